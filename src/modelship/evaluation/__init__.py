@@ -1,0 +1,1 @@
+"""Metrics (scikit-learn, ranking metrics) and self-contained HTML reports."""
