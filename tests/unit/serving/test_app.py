@@ -1,0 +1,272 @@
+"""The REST contract, driven in-process through TestClient (its context runs the lifespan)."""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from modelship.errors import BundleError, ModelshipError, SettingsError
+from modelship.serving import ServerSettings, create_app
+
+MAX_BATCH = 8
+MAX_TEXT_CHARS = 300
+PREDICT = "/v1/models/intent/predict"
+
+
+@pytest.fixture(scope="module")
+def app(text_bundle: Path) -> FastAPI:
+    return create_app(
+        [text_bundle], ServerSettings(max_batch=MAX_BATCH, max_text_chars=MAX_TEXT_CHARS)
+    )
+
+
+@pytest.fixture(scope="module")
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app) as client:
+        yield client
+
+
+def assert_healthy(client: TestClient) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "models": 1}
+
+
+def assert_error(response, status: int, *phrases: str) -> str:
+    assert response.status_code == status, response.text
+    detail = response.json()["detail"]
+    assert isinstance(detail, str)
+    for phrase in phrases:
+        assert phrase in detail, detail
+    return detail
+
+
+# ---- happy paths ------------------------------------------------------------------------------
+
+
+def test_healthz_counts_loaded_models(client: TestClient) -> None:
+    assert_healthy(client)
+
+
+def test_models_lists_name_task_labels_and_metrics(client: TestClient, text_bundle: Path) -> None:
+    [info] = client.get("/v1/models").json()["models"]
+    assert info["name"] == text_bundle.name == "intent"
+    assert info["task"] == "text-classification"
+    assert len(info["labels"]) == 15
+    assert isinstance(info["metrics"], dict) and info["metrics"]
+    assert info["endpoints"] == ["predict"]
+
+
+def test_predict_returns_one_distribution_per_input(client: TestClient) -> None:
+    labels = client.get("/v1/models").json()["models"][0]["labels"]
+    texts = ["I still have not received my new card", "What is the exchange rate?", "hello"]
+    response = client.post(PREDICT, json={"inputs": texts})
+    assert response.status_code == 200, response.text
+    predictions = response.json()["predictions"]
+    assert len(predictions) == len(texts)
+    for prediction in predictions:
+        assert set(prediction) == {"label", "score", "scores"}
+        assert set(prediction["scores"]) == set(labels)
+        assert math.isclose(sum(prediction["scores"].values()), 1.0, abs_tol=1e-4)
+        assert prediction["label"] == max(prediction["scores"], key=prediction["scores"].get)
+        assert math.isclose(
+            prediction["score"], prediction["scores"][prediction["label"]], abs_tol=1e-6
+        )
+
+
+def test_predict_is_consistent_between_a_batch_and_single_calls(client: TestClient) -> None:
+    texts = ["my card got declined", "how do I top up by bank transfer?"]
+    batch = client.post(PREDICT, json={"inputs": texts}).json()["predictions"]
+    singles = [client.post(PREDICT, json={"inputs": [t]}).json()["predictions"][0] for t in texts]
+    assert [p["label"] for p in batch] == [p["label"] for p in singles]
+
+
+def test_responses_carry_process_time(client: TestClient) -> None:
+    response = client.post(PREDICT, json={"inputs": ["card arrival"]})
+    assert float(response.headers["X-Process-Time"]) >= 0
+
+
+# ---- request errors: each answered with a sentence, and the server stays healthy -------------
+
+
+def test_unknown_model_is_404_listing_available_models(client: TestClient) -> None:
+    response = client.post("/v1/models/nope/predict", json={"inputs": ["hi"]})
+    assert_error(response, 404, "'nope'", "Available models: intent")
+    assert_healthy(client)
+
+
+def test_malformed_json_is_422(client: TestClient) -> None:
+    response = client.post(
+        PREDICT, content=b'{"inputs": ["unclosed"', headers={"Content-Type": "application/json"}
+    )
+    assert_error(response, 422, "not valid JSON", '{"inputs": [')
+    assert response.json()["errors"][0]["type"] == "json_invalid"
+    assert_healthy(client)
+
+
+@pytest.mark.parametrize(
+    ("body", "phrase"),
+    [
+        ({"inputs": "one text"}, "'inputs' should be a valid list"),
+        ({}, "'inputs' is required"),
+        ({"texts": ["hi"]}, "'texts' is not a field"),
+        ({"inputs": ["ok", 3]}, "'inputs[1]' should be a valid string"),
+        (["hi"], "must be a JSON object"),
+    ],
+)
+def test_wrong_schema_is_422_naming_the_field(
+    client: TestClient, body: object, phrase: str
+) -> None:
+    response = client.post(PREDICT, json=body)
+    assert_error(response, 422, phrase, "Expected a JSON body like")
+    assert response.json()["errors"]
+    assert_healthy(client)
+
+
+def test_empty_inputs_is_422(client: TestClient) -> None:
+    assert_error(client.post(PREDICT, json={"inputs": []}), 422, "'inputs'", "at least 1")
+    assert_healthy(client)
+
+
+def test_too_many_inputs_is_413_naming_the_flag(client: TestClient) -> None:
+    response = client.post(PREDICT, json={"inputs": ["hi"] * (MAX_BATCH + 1)})
+    assert_error(response, 413, f"at most {MAX_BATCH}", "--max-batch")
+    assert_healthy(client)
+
+
+def test_too_long_text_is_413_naming_the_flag(client: TestClient) -> None:
+    response = client.post(PREDICT, json={"inputs": ["short", "x" * (MAX_TEXT_CHARS + 1)]})
+    assert_error(response, 413, "inputs[1]", f"{MAX_TEXT_CHARS:,}", "--max-text-chars")
+    assert_healthy(client)
+
+
+def test_recommend_on_a_text_model_is_400_naming_its_endpoints(client: TestClient) -> None:
+    response = client.post("/v1/models/intent/recommend", json={"user": 1, "k": 5})
+    assert_error(response, 400, "text-classification", "/v1/models/intent/predict")
+    assert_healthy(client)
+
+
+# ---- model failures ----------------------------------------------------------------------------
+
+
+class _UnknownThing(ModelshipError):
+    status_code = 404
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "phrase"),
+    [
+        (ModelshipError("that text is not usable"), 422, "that text is not usable"),
+        (_UnknownThing("no such item"), 404, "no such item"),
+        (RuntimeError("secret internals"), 500, "Internal server error"),
+    ],
+)
+def test_model_errors_map_to_status_and_server_recovers(
+    app: FastAPI,
+    client: TestClient,
+    monkeypatch: pytest.MonkeyPatch,
+    error: Exception,
+    status: int,
+    phrase: str,
+) -> None:
+    def fail(rows: list[str]) -> list[dict]:
+        raise error
+
+    monkeypatch.setattr(app.state.models["intent"].model, "predict", fail)
+    detail = assert_error(client.post(PREDICT, json={"inputs": ["hi"]}), status, phrase)
+    assert "secret internals" not in detail  # internals stay in the log
+    monkeypatch.undo()
+    assert client.post(PREDICT, json={"inputs": ["hi"]}).status_code == 200
+    assert_healthy(client)
+
+
+def test_a_running_model_call_does_not_block_other_requests(
+    app: FastAPI, client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started, release = threading.Event(), threading.Event()
+    order: list[str] = []
+
+    def slow(rows: list[str]) -> list[dict]:
+        started.set()
+        release.wait(timeout=10)
+        return [{"label": "x", "score": 1.0, "scores": {"x": 1.0}} for _ in rows]
+
+    monkeypatch.setattr(app.state.models["intent"].model, "predict", slow)
+
+    def call() -> None:
+        client.post(PREDICT, json={"inputs": ["hi"]})
+        order.append("predict")
+
+    worker = threading.Thread(target=call)
+    worker.start()
+    try:
+        assert started.wait(timeout=10)
+        assert_healthy(client)  # answered while predict is still running in the threadpool
+        order.append("healthz")
+    finally:
+        release.set()
+        worker.join(timeout=10)
+    assert order == ["healthz", "predict"]
+
+
+# ---- monitoring and docs -----------------------------------------------------------------------
+
+
+def _count(text: str, prefix: str) -> float:
+    return sum(
+        float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(prefix)
+    )
+
+
+def test_metrics_count_requests_per_model(client: TestClient) -> None:
+    ok = 'modelship_requests_total{model="intent",endpoint="predict",status="200"}'
+    bad = 'modelship_request_errors_total{model="intent",endpoint="predict"}'
+    before = client.get("/metrics").text
+    client.post(PREDICT, json={"inputs": ["card not working"]})
+    client.post(PREDICT, json={"inputs": []})
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    after = response.text
+    assert _count(after, ok) == _count(before, ok) + 1
+    assert _count(after, bad) == _count(before, bad) + 1
+    assert 'modelship_request_duration_seconds_count{model="intent",endpoint="predict"}' in after
+    assert "modelship_models_loaded 1" in after
+
+
+def test_openapi_documents_request_and_response_models(client: TestClient) -> None:
+    assert client.get("/docs").status_code == 200
+    schema = client.get("/openapi.json").json()
+    predict = schema["paths"]["/v1/models/{name}/predict"]["post"]
+    assert "PredictRequest" in str(predict["requestBody"])
+    assert "PredictResponse" in str(predict["responses"]["200"])
+    assert {"413", "422", "404"} <= set(predict["responses"])
+    assert {"PredictRequest", "RecommendRequest", "SimilarRequest", "ModelList"} <= set(
+        schema["components"]["schemas"]
+    )
+
+
+# ---- start-up ----------------------------------------------------------------------------------
+
+
+def test_models_load_in_lifespan_not_in_create_app(tmp_path: Path) -> None:
+    app = create_app([tmp_path / "missing-model"], ServerSettings())  # nothing read yet
+    with pytest.raises(BundleError, match="missing-model"), TestClient(app):
+        pass
+
+
+def test_two_bundles_with_one_folder_name_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="Two bundles are both named 'intent'"):
+        create_app([tmp_path / "a" / "intent", tmp_path / "b" / "intent"], ServerSettings())
+
+
+@pytest.mark.parametrize("field", ["max_batch", "max_text_chars"])
+def test_settings_refuse_limits_below_one(field: str) -> None:
+    with pytest.raises(SettingsError, match="at least 1"):
+        ServerSettings(**{field: 0})
