@@ -1,0 +1,1 @@
+"""PyTorch modules: the pretrained-encoder wrapper, classifier heads, sequential recommenders."""
