@@ -270,3 +270,12 @@ def test_two_bundles_with_one_folder_name_are_refused(tmp_path: Path) -> None:
 def test_settings_refuse_limits_below_one(field: str) -> None:
     with pytest.raises(SettingsError, match="at least 1"):
         ServerSettings(**{field: 0})
+
+
+def test_a_model_answer_that_breaks_the_schema_is_500_and_server_recovers(
+    app: FastAPI, client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(app.state.models["intent"].model, "predict", lambda rows: [{"oops": 1}])
+    assert_error(client.post(PREDICT, json={"inputs": ["hi"]}), 500, "Internal server error")
+    monkeypatch.undo()
+    assert_healthy(client)
