@@ -1,8 +1,8 @@
 """Error responses: every failure answers `{"detail": "<a sentence a person can act on>"}`.
 
 - request body errors (bad JSON, wrong schema) → 422, with `errors` listing each problem;
-- a `ModelshipError` raised by a model → its `status_code` attribute if any (e.g. 404 for an
-  unknown item), else 422;
+- a `ModelshipError` raised by a model → its `status_code` attribute if any, 404 for an
+  `UnknownItemError`, else 422;
 - anything unexpected → 500 with a generic message; the traceback goes to the server log.
 """
 
@@ -32,6 +32,8 @@ _EXAMPLES = {
     "similar": '{"item": 50, "k": 10}',
 }
 _SHOWN_PROBLEMS = 3
+# ModelshipError subclasses that mean "no such thing" (404) when they carry no `status_code`.
+_NOT_FOUND_ERRORS = {"UnknownItemError", "UnknownUserError"}
 
 
 def install(app: FastAPI) -> None:
@@ -129,7 +131,9 @@ async def _request_invalid(request: Request, exc: RequestValidationError) -> JSO
 async def _model_error(request: Request, exc: Exception) -> JSONResponse:
     status = getattr(exc, "status_code", None)
     if not isinstance(status, int) or not 400 <= status < 500:
-        status = 422
+        # Matched by name so the server need not import any task (tasks never import the server).
+        not_found = any(cls.__name__ in _NOT_FOUND_ERRORS for cls in type(exc).__mro__)
+        status = 404 if not_found else 422
     return JSONResponse({"detail": str(exc)}, status_code=status)
 
 

@@ -159,11 +159,16 @@ class _UnknownThing(ModelshipError):
     status_code = 404
 
 
+class UnknownItemError(ModelshipError):
+    """Named like the recommender's own, which the server maps to 404 by name."""
+
+
 @pytest.mark.parametrize(
     ("error", "status", "phrase"),
     [
         (ModelshipError("that text is not usable"), 422, "that text is not usable"),
-        (_UnknownThing("no such item"), 404, "no such item"),
+        (_UnknownThing("no such thing"), 404, "no such thing"),
+        (UnknownItemError("no such item"), 404, "no such item"),
         (RuntimeError("secret internals"), 500, "Internal server error"),
     ],
 )
