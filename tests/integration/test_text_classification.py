@@ -1,0 +1,182 @@
+"""Text classification end to end on real data, through the CLI and the Python API."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+import modelship
+from modelship.cli import app
+from modelship.errors import BundleError
+
+DATASETS = Path(__file__).resolve().parents[2].parent / "shared" / "datasets"
+BANKING = DATASETS / "banking77" / "train.csv"
+REVIEWS = DATASETS / "womens-clothing-reviews" / "reviews.csv"
+needs_data = pytest.mark.skipif(not BANKING.is_file(), reason=f"shared datasets missing at {DATASETS}")
+runner = CliRunner()
+
+
+def banking_subset(intents: int, per_intent: int, skip: int = 0) -> pd.DataFrame:
+    frame = pd.read_csv(BANKING)
+    keep = list(dict.fromkeys(frame["category"]))[:intents]
+    frame = frame[frame["category"].isin(keep)].groupby("category", sort=False)
+    return frame.nth(list(range(skip, skip + per_intent))).reset_index(drop=True)
+
+
+@needs_data
+def test_evaluate_json_on_held_out_rows(text_bundle, tmp_path):
+    held_out = banking_subset(15, 10, skip=40)  # rows after the 40 per intent the model saw
+    held_out.to_csv(tmp_path / "holdout.csv", index=False)
+    result = runner.invoke(app, ["evaluate", str(text_bundle), "--data", str(tmp_path / "holdout.csv"), "--json"])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads(result.stdout)
+    assert 0.6 < metrics["accuracy"] <= 1.0
+    assert 0.6 < metrics["macro_f1"] <= 1.0
+    assert metrics["n"] == 150
+    assert set(metrics["per_class"]) == set(modelship.load(text_bundle).labels)
+
+
+@needs_data
+def test_evaluate_reports_unseen_labels_and_scores_the_rest(text_bundle):
+    known = banking_subset(15, 5, skip=45)
+    unseen = banking_subset(20, 3, skip=0)
+    unseen = unseen[~unseen["category"].isin(known["category"])]
+    metrics = modelship.load(text_bundle).evaluate(pd.concat([known, unseen], ignore_index=True))
+    assert metrics["n"] == len(known)
+    assert sorted(metrics["unseen_labels"]) == sorted(unseen["category"].unique())
+    assert any("never saw in training" in note for note in metrics["notes"])
+
+
+@needs_data
+def test_predict_csv_keeps_every_column(text_bundle, tmp_path):
+    frame = banking_subset(15, 2, skip=40)
+    frame["ticket_id"] = range(len(frame))
+    frame.loc[3, "text"] = None  # a row without text stays, with an empty prediction
+    source = tmp_path / "tickets.csv"
+    frame.to_csv(source, index=False)
+    out = tmp_path / "scored.csv"
+    result = runner.invoke(app, ["predict", str(text_bundle), "--data", str(source), "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    scored = pd.read_csv(out)
+    assert list(scored.columns) == ["text", "category", "ticket_id", "prediction", "score"]
+    assert scored["ticket_id"].tolist() == list(range(len(frame)))
+    assert pd.isna(scored.loc[3, "prediction"])
+    assert scored.drop(index=3)["prediction"].notna().all()
+    # the input is never overwritten, an existing output only with --overwrite
+    again = runner.invoke(app, ["predict", str(text_bundle), "--data", str(source), "--output", str(out)])
+    assert again.exit_code == 2 and "--overwrite" in again.output
+    same = runner.invoke(app, ["predict", str(text_bundle), "--data", str(source), "--output", str(source)])
+    assert same.exit_code == 2 and "is the input file" in same.output
+
+
+@needs_data
+def test_predict_text_prints_json(text_bundle):
+    result = runner.invoke(app, ["predict", str(text_bundle), "--text", "my card still has not arrived"])
+    assert result.exit_code == 0, result.output
+    prediction = json.loads(result.stdout)["predictions"][0]
+    assert prediction["label"] in prediction["scores"]
+    assert abs(sum(prediction["scores"].values()) - 1) < 1e-4
+    assert prediction["score"] == max(prediction["scores"].values())
+
+
+@needs_data
+def test_bundle_round_trip_and_tamper(text_bundle, tmp_path):
+    import shutil
+
+    texts = ["I lost my card", "how long does a transfer take", "my top up failed"]
+    first = modelship.load(text_bundle).predict(texts)
+    copy = tmp_path / "copy"
+    shutil.copytree(text_bundle, copy)
+    assert modelship.load(copy).predict(texts) == first
+    manifest = json.loads((copy / "manifest.json").read_text())
+    assert manifest["task"] == "text-classification" and manifest["seed"] == 0
+    assert manifest["model"]["encoder"]["sha256"] == "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+    assert {"weights.safetensors", "report.html", "metrics.json"} <= set(manifest["files"])
+    report = (copy / "report.html").read_text()
+    assert "data:image/png;base64," in report and "Confusion matrix" in report
+    with open(copy / "weights.safetensors", "r+b") as handle:
+        handle.seek(-4, os.SEEK_END)
+        handle.write(b"\x00\x01\x02\x03")
+    with pytest.raises(BundleError, match="weights.safetensors does not match its sha256"):
+        modelship.load(copy)
+
+
+@needs_data
+def test_cli_train_errors_are_messages_not_tracebacks(tmp_path):
+    frame = banking_subset(3, 5)
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    result = runner.invoke(app, ["train", "text-classification", "--data", str(tmp_path / "t.csv"),
+                                 "--text-column", "txt", "--label-column", "category",
+                                 "--output", str(tmp_path / "m")])
+    assert result.exit_code == 2
+    assert "--text-column 'txt' is not in t.csv" in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "m").exists()
+
+
+@needs_data
+def test_reviews_subset_with_empty_texts(tmp_path):
+    raw = pd.read_csv(REVIEWS).head(500)
+    model = modelship.train("text-classification", data=raw, output=tmp_path / "reviews",
+                            text_column="Review Text", label_column="Recommended IND", mode="head")
+    assert set(model.labels) == {"0", "1"}
+    notes = model.manifest["data"]["notes"]
+    empty = int(raw["Review Text"].isna().sum())
+    assert empty > 0 and any(f"skipped {empty} row(s) with an empty 'Review Text'" in n for n in notes)
+    assert model.metrics["accuracy"] > 0.75
+    assert model.manifest["chosen"] in {"frozen embedding", "tfidf", "frozen hybrid"}
+
+
+def _modelship_cli() -> list[str]:
+    return [str(Path(sys.executable).parent / "modelship")]
+
+
+@needs_data
+@pytest.mark.slow
+def test_finetune_resumes_after_a_kill(tmp_path):
+    """Kill a fine-tuning run after its first checkpoint; --resume continues from epoch 2."""
+    banking_subset(4, 24).to_csv(tmp_path / "train.csv", index=False)
+    output = tmp_path / "tuned"
+    command = _modelship_cli() + [
+        "train", "text-classification", "--data", str(tmp_path / "train.csv"), "--text-column", "text",
+        "--label-column", "category", "--output", str(output), "--mode", "finetune", "--epochs", "6",
+        "--max-length", "32", "--batch-size", "16",
+    ]
+    checkpoint = tmp_path / "tuned.run" / "checkpoints" / "last.json"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+                               start_new_session=True)
+    try:
+        deadline = time.monotonic() + 240
+        while not checkpoint.is_file() and time.monotonic() < deadline and process.poll() is None:
+            time.sleep(0.2)
+        assert checkpoint.is_file(), "no checkpoint appeared"
+        os.killpg(process.pid, signal.SIGKILL)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    done = json.loads(checkpoint.read_text())["epoch"]
+    assert not (output / "manifest.json").exists()  # the killed run left no half bundle
+
+    resumed = subprocess.run(command + ["--resume", "--epochs", "6"], capture_output=True, text=True,
+                             env=env, timeout=600)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert f"resumed from the checkpoint after epoch {done}" in resumed.stderr
+    model = modelship.load(output)
+    history = model.manifest["training"]["history"]
+    assert [h["epoch"] for h in history][:done + 1] == list(range(1, done + 2))
+    assert model.manifest["training"]["resumed_from_epoch"] == done
+    assert model.manifest["model"]["encoder"]["finetuned"] is True
+    assert (output / "encoder" / "tokenizer.json").is_file()
+    prediction = model.predict(["I am still waiting on my card"])[0]
+    assert prediction["label"] in model.labels

@@ -1,0 +1,82 @@
+"""The bundle on disk: atomic writes, checksums verified on load, refusal messages name the file."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from modelship.artifacts import read_manifest, write_bundle
+from modelship.errors import BundleError
+
+
+def _write(output, payload=b"weights"):
+    def files(tmp):
+        (tmp / "weights.safetensors").write_bytes(payload)
+        (tmp / "metrics.json").write_text("{}")
+
+    return write_bundle(output, {"task": "text-classification"}, files)
+
+
+def test_round_trip_records_checksums(tmp_path):
+    out = _write(tmp_path / "model")
+    manifest = read_manifest(out)
+    assert set(manifest["files"]) == {"weights.safetensors", "metrics.json"}
+    assert manifest["task"] == "text-classification"
+    assert "torch" in manifest["libraries"]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp folder left
+
+
+def test_tampered_file_is_refused_by_name(tmp_path):
+    out = _write(tmp_path / "model")
+    (out / "weights.safetensors").write_bytes(b"evil")
+    with pytest.raises(BundleError, match=r"model/weights.safetensors does not match its sha256"):
+        read_manifest(out)
+
+
+def test_missing_file_is_refused_by_name(tmp_path):
+    out = _write(tmp_path / "model")
+    (out / "metrics.json").unlink()
+    with pytest.raises(BundleError, match="incomplete: metrics.json is missing"):
+        read_manifest(out)
+
+
+def test_folder_without_manifest(tmp_path):
+    (tmp_path / "x").mkdir()
+    with pytest.raises(BundleError, match="not a modelship bundle: manifest.json is missing"):
+        read_manifest(tmp_path / "x")
+
+
+def test_manifest_cannot_point_outside(tmp_path):
+    out = _write(tmp_path / "model")
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["files"]["../secret"] = "0" * 64
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(BundleError, match="outside the bundle"):
+        read_manifest(out)
+
+
+def test_refuses_to_write_into_a_foreign_folder(tmp_path):
+    target = tmp_path / "photos"
+    target.mkdir()
+    (target / "cat.jpg").write_bytes(b"meow")
+    with pytest.raises(BundleError, match="non-empty folder that is not a modelship bundle"):
+        _write(target)
+    assert (target / "cat.jpg").read_bytes() == b"meow"
+
+
+def test_overwrites_its_own_bundle_atomically(tmp_path):
+    out = _write(tmp_path / "model", b"v1")
+    _write(out, b"v2")
+    assert (out / "weights.safetensors").read_bytes() == b"v2"
+    read_manifest(out)
+
+
+def test_failure_mid_write_leaves_nothing(tmp_path):
+    def broken(tmp):
+        (tmp / "weights.safetensors").write_bytes(b"x")
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError):
+        write_bundle(tmp_path / "model", {"task": "t"}, broken)
+    assert list(tmp_path.iterdir()) == []

@@ -1,0 +1,58 @@
+"""Settings validation and the default encoder's integrity check."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from modelship.config import build_settings, load_settings_file
+from modelship.errors import ModelshipError, SettingsError
+from modelship.nn import encoder as enc
+from modelship.tasks import get_task
+from modelship.tasks.text_classification import TextClassificationSettings
+
+
+def test_unknown_setting_names_the_allowed_ones():
+    with pytest.raises(SettingsError, match=r"'text_col' is not a setting of this task \(allowed: .*text_column"):
+        build_settings(TextClassificationSettings, {"text_col": "x", "label_column": "y"})
+
+
+def test_bad_value_names_field_and_value():
+    with pytest.raises(SettingsError, match=r"'mode': .*\(got 'fast'\)"):
+        build_settings(TextClassificationSettings, {"text_column": "t", "label_column": "l", "mode": "fast"})
+
+
+def test_settings_file(tmp_path):
+    path = tmp_path / "s.yaml"
+    path.write_text("text_column: text\nlabel_column: intent\nmode: head\n")
+    settings = build_settings(TextClassificationSettings, load_settings_file(path))
+    assert settings.mode == "head" and settings.seed == 0
+
+
+def test_unknown_task():
+    with pytest.raises(SettingsError, match="Unknown task 'sentiment'. Known tasks: text-classification"):
+        get_task("sentiment")
+
+
+def test_default_encoder_is_the_official_revision():
+    source = enc.resolve_encoder(None)
+    assert source.sha256 == enc.OFFICIAL_MINILM_SHA256
+    assert Path(source.path, "model.safetensors").is_file()
+
+
+def test_default_encoder_with_other_weights_is_refused(monkeypatch):
+    monkeypatch.setattr(enc, "weights_sha256", lambda folder: "0" * 64)
+    with pytest.raises(ModelshipError, match="do not match the official all-MiniLM-L6-v2 revision.*Refusing"):
+        enc.resolve_encoder(None)
+
+
+def test_encoder_folder_must_be_a_model(tmp_path):
+    with pytest.raises(SettingsError, match="folder without config.json"):
+        enc.resolve_encoder(str(tmp_path))
+
+
+def test_offline_hub_name_is_a_clear_error(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(SettingsError, match="neither a local model folder nor a reachable hub model"):
+        enc.resolve_encoder("someone/some-model")
