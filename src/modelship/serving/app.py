@@ -18,6 +18,7 @@ from fastapi import FastAPI
 
 from modelship import __version__
 from modelship.serving import handlers
+from modelship.serving.body_limit import BodyLimitMiddleware, max_body_bytes
 from modelship.serving.metrics import Metrics, MetricsMiddleware
 from modelship.serving.registry import bundle_names, load_models
 from modelship.serving.routes import router
@@ -56,6 +57,8 @@ def create_app(bundle_dirs: list[Path], settings: ServerSettings | None = None) 
     app.state.settings = settings
     app.state.models = {}
     app.state.metrics = Metrics(set(named))
+    app.add_middleware(BodyLimitMiddleware, limit=max_body_bytes(settings))
+    # Added last, so outermost: refused bodies are counted and timed too.
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     handlers.install(app)
     app.include_router(router)

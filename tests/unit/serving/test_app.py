@@ -146,6 +146,16 @@ def test_too_long_text_is_413_naming_the_flag(client: TestClient) -> None:
     assert_healthy(client)
 
 
+def test_oversized_body_is_413_before_it_is_read(client: TestClient) -> None:
+    response = client.post(
+        PREDICT,
+        content=b"x",
+        headers={"Content-Type": "application/json", "Content-Length": "999999999"},
+    )
+    assert_error(response, 413, "999,999,999 bytes", "--max-batch")
+    assert_healthy(client)
+
+
 def test_recommend_on_a_text_model_is_400_naming_its_endpoints(client: TestClient) -> None:
     response = client.post("/v1/models/intent/recommend", json={"user": 1, "k": 5})
     assert_error(response, 400, "text-classification", "/v1/models/intent/predict")
