@@ -25,7 +25,13 @@ def endpoints_for(task: str) -> tuple[str, ...]:
 
 
 def bundle_names(bundle_dirs: list[Path]) -> dict[str, Path]:
-    """Name → folder; refuses two bundles with one folder name, since the name is the URL."""
+    """Name → folder; refuses two bundles with one folder name, since the name is the URL.
+
+    Each manifest is read (not the weights, no checksums) so that a mistyped path fails here
+    with its message, before the server starts, rather than as a start-up traceback.
+    """
+    from modelship.artifacts import read_manifest
+
     if not bundle_dirs:
         raise SettingsError("Give at least one model bundle folder to serve.")
     named: dict[str, Path] = {}
@@ -37,6 +43,7 @@ def bundle_names(bundle_dirs: list[Path]) -> dict[str, Path]:
                 f"Two bundles are both named '{name}' ({named[name]} and {directory}); a served "
                 "model is named by its folder, so rename or copy one of them to a new folder."
             )
+        read_manifest(directory, verify=False)
         named[name] = directory
     return named
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import math
+import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -270,15 +272,27 @@ def test_openapi_documents_request_and_response_models(client: TestClient) -> No
 # ---- start-up ----------------------------------------------------------------------------------
 
 
-def test_models_load_in_lifespan_not_in_create_app(tmp_path: Path) -> None:
-    app = create_app([tmp_path / "missing-model"], ServerSettings())  # nothing read yet
-    with pytest.raises(BundleError, match="missing-model"), TestClient(app):
+def test_models_load_in_lifespan_not_in_create_app(text_bundle: Path, tmp_path: Path) -> None:
+    damaged = tmp_path / "damaged"
+    shutil.copytree(text_bundle, damaged)
+    listed = json.loads((damaged / "manifest.json").read_text())["files"]
+    target = damaged / min(listed)
+    target.write_bytes(target.read_bytes() + b"tampered")
+    app = create_app([damaged], ServerSettings())  # only the manifest is read here
+    with pytest.raises(BundleError, match="does not match its sha256"), TestClient(app):
         pass
 
 
-def test_two_bundles_with_one_folder_name_are_refused(tmp_path: Path) -> None:
-    with pytest.raises(SettingsError, match="Two bundles are both named 'intent'"):
-        create_app([tmp_path / "a" / "intent", tmp_path / "b" / "intent"], ServerSettings())
+def test_a_missing_bundle_is_refused_before_the_server_starts(tmp_path: Path) -> None:
+    with pytest.raises(BundleError, match="no such model folder"):
+        create_app([tmp_path / "missing-model"], ServerSettings())
+
+
+def test_two_bundles_with_one_folder_name_are_refused(text_bundle: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "elsewhere" / text_bundle.name
+    shutil.copytree(text_bundle, copy)
+    with pytest.raises(SettingsError, match=f"Two bundles are both named '{text_bundle.name}'"):
+        create_app([text_bundle, copy], ServerSettings())
 
 
 @pytest.mark.parametrize("field", ["max_batch", "max_text_chars"])
