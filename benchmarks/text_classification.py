@@ -104,7 +104,7 @@ def main() -> None:
     parser.add_argument("--reviews-epochs", type=int, default=2)
     parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "out" / "text_classification.json")
     args = parser.parse_args()
-    console = Console()
+    console = Console(width=150)
     torch.set_num_threads(torch.get_num_threads())
     peak = {"fp32": matmul_peak(torch.float32), "bf16": matmul_peak(torch.bfloat16)}
     ceiling = peak["bf16"] * 1e3 / MINILM_GFLOP_PER_80_TOKENS

@@ -29,6 +29,8 @@ from modelship.tasks.text_classification.settings import TextClassificationSetti
 HEAD_C = {"embedding": 10.0, "tfidf": 10.0, "hybrid": 10.0}
 # A training step (forward + backward + update) costs about this many inference passes.
 TRAIN_COST_FACTOR = 3.5
+# Weights of the TF-IDF head when blended with a fine-tuned encoder (picked on validation).
+FUSION_WEIGHTS = (0.1, 0.2, 0.3, 0.4, 0.5)
 
 
 @dataclass
@@ -96,14 +98,20 @@ class TextClassificationTask:
                 model, result = self._finetune(built["frozen embedding"], encoder, train, valid,
                                                labels, settings, device, bf16, progress, run, fingerprint)
                 t0 = time.monotonic()
-                probs = model.probabilities(valid.texts)
-                candidates.append(self._score("finetuned encoder", probs, valid, labels,
-                                              result["seconds"] + time.monotonic() - t0))
+                emb_valid_tuned = model.encoder.embed(valid.texts, settings.batch_size)
+                tuned_logits = emb_valid_tuned @ model.weight.T + model.bias
+                candidates.append(self._score("finetuned encoder", feat.softmax(tuned_logits), valid,
+                                              labels, result["seconds"] + time.monotonic() - t0))
                 built["finetuned encoder"] = model
                 training = result
+                sparse = built.get("tfidf") or self._tfidf_head(train, labels, settings)
+                fused, score = self._fuse(model, tuned_logits, sparse, valid, labels)
+                if fused is not None:
+                    candidates.append(score)
+                    built[score["candidate"]] = fused
             else:
                 training = {}
-        pool = candidates if settings.mode != "finetune" else [c for c in candidates if c["candidate"] == "finetuned encoder"]
+        pool = candidates if settings.mode != "finetune" else [c for c in candidates if c["candidate"].startswith("finetuned")]
         if settings.mode == "head":
             pool = [c for c in candidates if c["candidate"].startswith("frozen") or c["candidate"] == "tfidf"]
         best = max(pool, key=lambda c: (c["macro_f1"], c["accuracy"]))
@@ -185,6 +193,34 @@ class TextClassificationTask:
         m = classification_metrics([labels[i] for i in valid.y], [labels[i] for i in pred], labels)
         return {"candidate": name, "accuracy": m["accuracy"], "macro_f1": m["macro_f1"],
                 "seconds": seconds, "_pred": pred}
+
+    @staticmethod
+    def _tfidf_head(train: Split, labels: list[str], settings: TextClassificationSettings) -> TextClassifier:
+        tfidf = feat.fit_tfidf(train.texts)
+        weight, bias = feat.fit_linear_head(tfidf.transform(train.texts), train.y, len(labels),
+                                            HEAD_C["tfidf"], settings.seed)
+        return TextClassifier(settings, labels, "tfidf", weight, bias, None, False, tfidf)
+
+    def _fuse(self, tuned: TextClassifier, tuned_logits: np.ndarray, sparse: TextClassifier,
+              valid: Split, labels: list[str]) -> tuple[TextClassifier | None, dict[str, Any]]:
+        """Blend the fine-tuned head with the TF-IDF head: logits (1-w)·z_tuned + w·z_tfidf.
+
+        That is one linear head over [embedding, tfidf] features, i.e. a `hybrid` model, so it
+        serves through the same path. w is picked on validation from a coarse grid.
+        """
+        t0 = time.monotonic()
+        sparse_logits = np.asarray(sparse.tfidf.transform(valid.texts) @ sparse.weight.T) + sparse.bias
+        scored = []
+        for w in FUSION_WEIGHTS:
+            score = self._score(f"finetuned + tfidf (w={w})",
+                                feat.softmax((1 - w) * tuned_logits + w * sparse_logits), valid, labels, 0.0)
+            scored.append((score["macro_f1"], score["accuracy"], w, score))
+        *_, w, best = max(scored, key=lambda s: s[:2])
+        best["seconds"] = time.monotonic() - t0
+        weight = np.hstack([(1 - w) * tuned.weight, w * sparse.weight]).astype(np.float32)
+        bias = ((1 - w) * tuned.bias + w * np.maximum(sparse.bias, -50.0)).astype(np.float32)
+        fused = TextClassifier(tuned.settings, labels, "hybrid", weight, bias, tuned.encoder, True, sparse.tfidf)
+        return fused, best
 
     @staticmethod
     def _finetune_fits(n_train: int, embed_rate: float, settings: TextClassificationSettings,
