@@ -1,0 +1,147 @@
+"""Every recommender family through the same checks on data with a known answer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import modelship
+from modelship.tasks.recommendation import UnknownItemError
+
+FAMILIES = ["popularity", "itemknn", "als", "bpr", "sasrec"]
+
+
+@pytest.fixture(scope="module")
+def bundles(frame: pd.DataFrame, fast: dict, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("bundles")
+    out = {}
+    for name in FAMILIES:
+        modelship.train("recommendation", data=frame, output=root / name, user_column="user",
+                        item_column="item", time_column="ts", model=name, **fast)
+        out[name] = root / name
+    return out
+
+
+@pytest.mark.parametrize("name", FAMILIES)
+def test_bundle_round_trip_gives_the_same_answers(bundles, name):
+    model = modelship.load(bundles[name])
+    assert model.manifest["model"] == name
+    assert model.manifest["task"] == "recommendation"
+    assert len(model.manifest["data_fingerprint"]) == 64
+    again = modelship.load(bundles[name])
+    for query in ({"user": "a-user3"}, {"history": ["b4", "b5"]}):
+        assert model.recommend(**query, k=5) == again.recommend(**query, k=5)
+    assert model.similar("a1", k=3) == again.similar("a1", k=3)
+    names = {p.name for p in bundles[name].iterdir()}
+    assert {"weights.safetensors", "metrics.json", "report.html", "manifest.json"} <= names
+    assert not any(n.endswith((".pkl", ".pickle", ".joblib", ".npy")) for n in names)
+
+
+@pytest.mark.parametrize("name", [n for n in FAMILIES if n != "popularity"])
+def test_recommends_only_within_the_users_group(bundles, name):
+    model = modelship.load(bundles[name])
+    # the sequential model puts its mass on the next step or two of the walk, not the group
+    k = 2 if name == "sasrec" else 5
+    for user, group in (("a-user0", "a"), ("b-user7", "b"), ("a-user21", "a")):
+        items = [e["item"] for e in model.recommend(user=user, k=k)["items"]]
+        assert len(items) == k and all(i.startswith(group) for i in items), (user, items)
+    session = [e["item"] for e in model.recommend(history=["b1", "b2", "b3"], k=k)["items"]]
+    assert all(i.startswith("b") for i in session), session
+    similar = [e["item"] for e in model.similar("a10", k=3)["items"]]
+    assert "a10" not in similar and all(i.startswith("a") for i in similar), similar
+
+
+def test_sasrec_learns_what_comes_next(bundles):
+    model = modelship.load(bundles["sasrec"])
+    top = [e["item"] for e in model.recommend(history=["a3", "a4", "a5", "a6"], k=3)["items"]]
+    assert "a7" in top, top
+
+
+def test_popularity_recommends_the_most_popular_unseen_item(bundles, frame):
+    model = modelship.load(bundles["popularity"])
+    counts = frame.drop_duplicates(["user", "item"])["item"].value_counts()
+    seen = set(frame.loc[frame.user == "a-user0", "item"])
+    best_count = max(c for i, c in counts.items() if i not in seen)
+    top = model.recommend(user="a-user0", k=1)["items"][0]["item"]
+    assert top not in seen and counts[top] == best_count
+
+
+@pytest.mark.parametrize("name", FAMILIES)
+def test_seen_items_are_never_recommended(bundles, frame, name):
+    model = modelship.load(bundles[name])
+    table = model.recommend_table("all", k=15)
+    seen = set(zip(frame.user, frame.item))
+    assert not any((u, i) in seen for u, i in zip(table.user, table.item))
+    user_seen = set(frame.loc[frame.user == "b-user2", "item"])
+    with_seen = {e["item"] for e in model.recommend(user="b-user2", k=40, include_seen=True)["items"]}
+    assert user_seen <= with_seen
+
+
+def test_unknown_user_gets_the_popularity_fallback(bundles):
+    model = modelship.load(bundles["itemknn"])
+    answer = model.recommend(user="nobody", k=4)
+    assert answer["fallback"] is True and len(answer["items"]) == 4
+    assert model.recommend(user="a-user1", k=4)["fallback"] is False
+
+
+def test_history_of_unknown_items_is_ignored_and_reported(bundles):
+    model = modelship.load(bundles["sasrec"])
+    answer = model.recommend(history=["zz1", "zz2"], k=3)
+    assert answer["fallback"] is True and answer["ignored_items"] == ["zz1", "zz2"]
+    mixed = model.recommend(history=["a2", "nope"], k=3)
+    assert mixed["fallback"] is False and mixed["ignored_items"] == ["nope"]
+    assert "a2" not in [e["item"] for e in mixed["items"]]
+
+
+def test_integer_ids_are_accepted(tmp_path):
+    frame = pd.DataFrame({"u": [1, 1, 1, 2, 2, 2, 3, 3, 3], "i": [10, 11, 12, 10, 11, 13, 11, 12, 13]})
+    model = modelship.train("recommendation", data=frame, output=tmp_path / "m", user_column="u",
+                            item_column="i", model="itemknn")
+    answer = model.recommend(user=1, k=2)
+    assert answer["items"][0]["item"] == "13" and answer["fallback"] is False
+    assert model.recommend(history=[10, 11], k=1)["items"][0]["item"] in {"12", "13"}
+
+
+def test_unknown_item_in_similar_is_a_clear_error(bundles):
+    model = modelship.load(bundles["itemknn"])
+    with pytest.raises(UnknownItemError, match="Item 'nope' is not in this model's catalogue"):
+        model.similar("nope")
+
+
+def test_evaluate_on_held_out_interactions(bundles, frame):
+    model = modelship.load(bundles["itemknn"])
+    unseen = {u: next(f"{u[0]}{i}" for i in range(20) if f"{u[0]}{i}" not in
+                      set(frame.loc[frame.user == u, "item"])) for u in ("a-user0", "b-user0")}
+    held_out = pd.DataFrame({"user": ["a-user0", "b-user0", "stranger", "a-user1"],
+                             "item": [unseen["a-user0"], unseen["b-user0"], "a3", "unknown-item"]})
+    metrics = model.evaluate(held_out)
+    assert 0.0 <= metrics["ndcg@10"] <= 1.0 and metrics["users_served"] == pytest.approx(2 / 3)
+    assert metrics["evaluated"] == 3 and any("never saw" in n for n in metrics["notes"])
+
+
+def test_manifest_lists_candidates_and_metrics(bundles):
+    manifest = modelship.load(bundles["sasrec"]).manifest
+    assert [c["model"] for c in manifest["candidates"]] == ["popularity", "sasrec"]
+    for key in ("valid_ndcg@10", "test_ndcg@10", "test_hr@5", "test_mrr@20", "test_coverage@10"):
+        assert 0.0 <= manifest["metrics"][key] <= 1.0
+    assert manifest["settings"]["model"] == "sasrec" and manifest["seed"] == 0
+
+
+def test_sasrec_without_time_is_refused(frame, tmp_path):
+    from modelship.errors import SettingsError
+
+    with pytest.raises(SettingsError, match="--time-column"):
+        modelship.train("recommendation", data=frame, output=tmp_path / "x", user_column="user",
+                        item_column="item", model="sasrec")
+
+
+def test_auto_without_time_skips_sasrec_and_picks_a_personal_model(frame, fast, tmp_path):
+    model = modelship.train("recommendation", data=frame, output=tmp_path / "auto",
+                            user_column="user", item_column="item", rating_column="stars", **fast)
+    tried = [c["model"] for c in model.manifest["candidates"]]
+    assert tried == ["popularity", "itemknn", "als", "bpr"]
+    assert model.manifest["model"] != "popularity"
+    assert np.isfinite(model.metrics["rating_rmse"]) and "rating_mae" in model.metrics
