@@ -50,7 +50,7 @@ def test_recommends_only_within_the_users_group(bundles, name):
         assert len(items) == k and all(i.startswith(group) for i in items), (user, items)
     session = [e["item"] for e in model.recommend(history=["b1", "b2", "b3"], k=k)["items"]]
     assert all(i.startswith("b") for i in session), session
-    similar = [e["item"] for e in model.similar("a10", k=3)["items"]]
+    similar = [e["item"] for e in model.similar("a10", k=k)["items"]]
     assert "a10" not in similar and all(i.startswith("a") for i in similar), similar
 
 
