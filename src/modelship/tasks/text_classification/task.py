@@ -69,51 +69,29 @@ class TextClassificationTask:
         progress.info(f"{len(train.texts):,} training and {len(valid.texts):,} validation texts, "
                       f"{len(labels)} classes; device {device.type}{' with bf16' if bf16 else ''}")
 
-        candidates: list[dict[str, Any]] = []
-        built: dict[str, TextClassifier] = {}
-        encoder = None
-        needs_encoder = settings.mode in ("auto", "head", "finetune")
-        if needs_encoder:
-            source = resolve_encoder(settings.encoder)
-            encoder = TextEncoder(source, device, bf16, settings.max_length)
-            emb_train, rate = self._embed(encoder, train.texts, "train", run, settings, progress)
-            emb_valid, _ = self._embed(encoder, valid.texts, "validation", run, settings, progress)
-            kinds = ["embedding"] if settings.mode == "finetune" else ["embedding", "tfidf", "hybrid"]
-            tfidf = feat.fit_tfidf(train.texts) if "tfidf" in kinds else None
-            for kind in kinds:
-                t0 = time.monotonic()
-                x_train = self._features(kind, emb_train, tfidf, train.texts)
-                x_valid = self._features(kind, emb_valid, tfidf, valid.texts)
-                weight, bias = feat.fit_linear_head(x_train, train.y, len(labels), HEAD_C[kind], settings.seed)
-                probs = feat.softmax(np.asarray(x_valid @ weight.T) + bias)
-                model = TextClassifier(settings, labels, kind, weight, bias,
-                                       encoder if kind != "tfidf" else None, False,
-                                       tfidf if kind != "embedding" else None)
-                candidates.append(self._score(f"frozen {kind}" if kind != "tfidf" else "tfidf",
-                                              probs, valid, labels, time.monotonic() - t0))
-                built[candidates[-1]["candidate"]] = model
-
-            if settings.mode == "finetune" or (settings.mode == "auto" and self._finetune_fits(
-                    len(train.texts), rate, settings, device, progress)):
-                model, result = self._finetune(built["frozen embedding"], encoder, train, valid,
-                                               labels, settings, device, bf16, progress, run, fingerprint)
-                t0 = time.monotonic()
-                emb_valid_tuned = model.encoder.embed(valid.texts, settings.batch_size)
-                tuned_logits = emb_valid_tuned @ model.weight.T + model.bias
-                candidates.append(self._score("finetuned encoder", feat.softmax(tuned_logits), valid,
-                                              labels, result["seconds"] + time.monotonic() - t0))
-                built["finetuned encoder"] = model
-                training = result
-                sparse = built.get("tfidf") or self._tfidf_head(train, labels, settings)
-                fused, score = self._fuse(model, tuned_logits, sparse, valid, labels)
-                if fused is not None:
-                    candidates.append(score)
-                    built[score["candidate"]] = fused
-            else:
-                training = {}
-        pool = candidates if settings.mode != "finetune" else [c for c in candidates if c["candidate"].startswith("finetuned")]
-        if settings.mode == "head":
-            pool = [c for c in candidates if c["candidate"].startswith("frozen") or c["candidate"] == "tfidf"]
+        encoder = TextEncoder(resolve_encoder(settings.encoder), device, bf16, settings.max_length)
+        built, candidates, embed_rate = self._frozen_candidates(encoder, train, valid, labels, settings,
+                                                                progress, run)
+        training: dict[str, Any] = {}
+        if settings.mode == "finetune" or (
+            settings.mode == "auto" and self._finetune_fits(len(train.texts), embed_rate, settings, progress)
+        ):
+            model, training = self._finetune(built["frozen embedding"], encoder, train, valid, labels,
+                                             settings, device, bf16, progress, run, fingerprint)
+            t0 = time.monotonic()
+            tuned_logits = model.encoder.embed(valid.texts, settings.batch_size) @ model.weight.T + model.bias
+            candidates.append(self._score("finetuned encoder", feat.softmax(tuned_logits), valid, labels,
+                                          training["seconds"] + time.monotonic() - t0))
+            built["finetuned encoder"] = model
+            sparse = built.get("tfidf") or self._tfidf_head(train, labels, settings)
+            fused, score = self._fuse(model, tuned_logits, sparse, valid, labels)
+            candidates.append(score)
+            built[score["candidate"]] = fused
+        # head keeps to frozen encoders; finetune to fine-tuned ones; auto takes the best of all.
+        pool = {
+            "head": [c for c in candidates if not c["candidate"].startswith("finetuned")],
+            "finetune": [c for c in candidates if c["candidate"].startswith("finetuned")],
+        }.get(settings.mode, candidates)
         best = max(pool, key=lambda c: (c["macro_f1"], c["accuracy"]))
         chosen = built[best["candidate"]]
         progress.info(f"chose '{best['candidate']}' (validation macro-F1 {best['macro_f1']:.4f})")
@@ -137,6 +115,29 @@ class TextClassificationTask:
         return chosen
 
     # ----- steps ----------------------------------------------------------------------------
+    def _frozen_candidates(self, encoder: TextEncoder, train: Split, valid: Split, labels: list[str],
+                           settings: TextClassificationSettings, progress: Reporter, run: Path | None
+                           ) -> tuple[dict[str, TextClassifier], list[dict[str, Any]], float]:
+        """Linear heads on frozen embeddings, on TF-IDF, and on both; scored on validation."""
+        emb_train, rate = self._embed(encoder, train.texts, "train", run, settings, progress)
+        emb_valid, _ = self._embed(encoder, valid.texts, "validation", run, settings, progress)
+        # fine-tuning only needs the probe on embeddings (its head's starting point)
+        kinds = ["embedding"] if settings.mode == "finetune" else ["embedding", "tfidf", "hybrid"]
+        tfidf = feat.fit_tfidf(train.texts) if "tfidf" in kinds else None
+        built, candidates = {}, []
+        for kind in kinds:
+            t0 = time.monotonic()
+            x_train = self._features(kind, emb_train, tfidf, train.texts)
+            x_valid = self._features(kind, emb_valid, tfidf, valid.texts)
+            weight, bias = feat.fit_linear_head(x_train, train.y, len(labels), HEAD_C[kind], settings.seed)
+            probs = feat.softmax(np.asarray(x_valid @ weight.T) + bias)
+            name = "tfidf" if kind == "tfidf" else f"frozen {kind}"
+            built[name] = TextClassifier(settings, labels, kind, weight, bias,
+                                         encoder if kind != "tfidf" else None, False,
+                                         tfidf if kind != "embedding" else None)
+            candidates.append(self._score(name, probs, valid, labels, time.monotonic() - t0))
+        return built, candidates, rate
+
     def _examples(self, data: Table, validation: Table | None, settings: TextClassificationSettings
                   ) -> tuple[TextExamples, TextExamples, list[str], str]:
         train_ex = text_examples(data, settings.text_column, settings.label_column)
@@ -202,7 +203,7 @@ class TextClassificationTask:
         return TextClassifier(settings, labels, "tfidf", weight, bias, None, False, tfidf)
 
     def _fuse(self, tuned: TextClassifier, tuned_logits: np.ndarray, sparse: TextClassifier,
-              valid: Split, labels: list[str]) -> tuple[TextClassifier | None, dict[str, Any]]:
+              valid: Split, labels: list[str]) -> tuple[TextClassifier, dict[str, Any]]:
         """Blend the fine-tuned head with the TF-IDF head: logits (1-w)·z_tuned + w·z_tfidf.
 
         That is one linear head over [embedding, tfidf] features, i.e. a `hybrid` model, so it
@@ -224,7 +225,7 @@ class TextClassificationTask:
 
     @staticmethod
     def _finetune_fits(n_train: int, embed_rate: float, settings: TextClassificationSettings,
-                       device: torch.device, progress: Reporter) -> bool:
+                       progress: Reporter) -> bool:
         if embed_rate <= 0:  # embeddings came from cache: time a fresh estimate is not worth it
             embed_rate = 200.0
         estimate = settings.epochs * n_train * TRAIN_COST_FACTOR / embed_rate
