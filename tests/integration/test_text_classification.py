@@ -182,3 +182,24 @@ def test_finetune_resumes_after_a_kill(tmp_path):
     assert (output / "encoder" / "tokenizer.json").is_file()
     prediction = model.predict(["I am still waiting on my card"])[0]
     assert prediction["label"] in model.labels
+
+
+@needs_data
+def test_same_seed_same_model_and_local_encoder_folder(tmp_path):
+    """A local Hugging Face folder works as --encoder, and a seed reproduces the run exactly."""
+    import shutil
+
+    from modelship.nn.encoder import resolve_encoder
+
+    local = tmp_path / "my-encoder"
+    shutil.copytree(resolve_encoder(None).path, local)
+    frame = banking_subset(5, 12)
+    texts = ["I lost my card", "the ATM kept my card"]
+    runs = []
+    for name in ("a", "b"):
+        model = modelship.train("text-classification", data=frame, output=tmp_path / name, mode="head",
+                                text_column="text", label_column="category", encoder=str(local), seed=3)
+        runs.append(model.predict(texts))
+        assert model.manifest["model"]["encoder"]["name"] == str(local)
+        assert model.manifest["seed"] == 3
+    assert runs[0] == runs[1]
