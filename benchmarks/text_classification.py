@@ -20,7 +20,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import torch
 from rich.console import Console
@@ -70,7 +69,7 @@ def baseline(train: pd.DataFrame, valid: pd.DataFrame) -> dict:
 def run_modelship(train: pd.DataFrame, valid: pd.DataFrame, mode: str, workdir: Path, epochs: int | None) -> dict:
     out = workdir / f"model-{mode}"
     t0 = time.perf_counter()
-    model = modelship.train("text-classification", data=train, validation=valid, output=out,
+    modelship.train("text-classification", data=train, validation=valid, output=out,
                             progress=Reporter(), text_column="text", label_column="category",
                             mode=mode, seed=0, epochs=epochs)
     seconds = time.perf_counter() - t0
@@ -133,7 +132,9 @@ def main() -> None:
             for column in ("system", "accuracy", "macro-F1", "train s", "texts/s", "acc ×", "F1 ×", "speed ×", "note"):
                 table.add_column(column, justify="left" if column in ("system", "note") else "right")
             for mode, r in rows.items():
-                ratio = (lambda k: f"{r[k] / base[k]:.3f}") if base else (lambda k: "-")
+                def ratio(key: str, r: dict = r, base: dict | None = base) -> str:
+                    return f"{r[key] / base[key]:.3f}" if base else "-"
+
                 table.add_row("TF-IDF+LR" if mode == "baseline" else f"modelship {mode}",
                               f"{r['accuracy']:.4f}", f"{r['macro_f1']:.4f}", f"{r['train_s']:.1f}",
                               f"{r['texts_per_s']:.0f}", ratio("accuracy"), ratio("macro_f1"),

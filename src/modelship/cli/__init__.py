@@ -10,9 +10,9 @@ import sys
 
 import typer
 
-from modelship.cli._common import app, train_app
 from modelship.cli import commands as _commands  # noqa: F401  (registers evaluate/predict/serve/demo)
 from modelship.cli import text as _text  # noqa: F401  (registers train text-classification)
+from modelship.cli._common import app, train_app
 
 try:  # the recommendation CLI registers itself when its module exists
     from modelship.cli import recommend as _recommend  # noqa: F401

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -46,10 +46,10 @@ def evaluate(
 @user_errors
 def predict(
     bundle: Annotated[Path, typer.Argument(help="Model bundle folder.")],
-    data: Annotated[Optional[Path], typer.Option("--data", help="Table of inputs to score.")] = None,
-    output: Annotated[Optional[Path], typer.Option("--output", help="CSV to write.")] = None,
-    text: Annotated[Optional[list[str]], typer.Option("--text", help="A text to classify (repeatable); JSON on stdout.")] = None,
-    users: Annotated[Optional[str], typer.Option("--users", help="Recommenders: 'all', or comma-separated user ids.")] = None,
+    data: Annotated[Path | None, typer.Option("--data", help="Table of inputs to score.")] = None,
+    output: Annotated[Path | None, typer.Option("--output", help="CSV to write.")] = None,
+    text: Annotated[list[str] | None, typer.Option("--text", help="A text to classify (repeatable); JSON on stdout.")] = None,
+    users: Annotated[str | None, typer.Option("--users", help="Recommenders: 'all', or comma-separated user ids.")] = None,
     k: Annotated[int, typer.Option("--k", help="Recommenders: items per user.")] = 10,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing --output file.")] = False,
 ) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -17,17 +17,17 @@ def train_text_classification(
     text_column: Annotated[str, typer.Option("--text-column", help="Column with the text.")],
     label_column: Annotated[str, typer.Option("--label-column", help="Column with the label.")],
     output: Annotated[Path, typer.Option("--output", help="Folder for the model bundle.")],
-    validation: Annotated[Optional[Path], typer.Option("--validation", help="Validation table; default: a stratified split of --data.")] = None,
+    validation: Annotated[Path | None, typer.Option("--validation", help="Validation table; default: a stratified split of --data.")] = None,
     mode: Annotated[str, typer.Option("--mode", help="auto | head | finetune.")] = "auto",
-    encoder: Annotated[Optional[str], typer.Option("--encoder", help="Local HF model folder or hub id.")] = None,
-    epochs: Annotated[Optional[int], typer.Option("--epochs", help="Fine-tuning epochs (default 8).")] = None,
+    encoder: Annotated[str | None, typer.Option("--encoder", help="Local HF model folder or hub id.")] = None,
+    epochs: Annotated[int | None, typer.Option("--epochs", help="Fine-tuning epochs (default 8).")] = None,
     seed: Annotated[int, typer.Option("--seed", help="Random seed (recorded in the manifest).")] = 0,
     resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted fine-tuning run.")] = False,
-    batch_size: Annotated[Optional[int], typer.Option("--batch-size")] = None,
-    learning_rate: Annotated[Optional[float], typer.Option("--learning-rate")] = None,
-    max_length: Annotated[Optional[int], typer.Option("--max-length", help="Tokens per text.")] = None,
-    time_budget_minutes: Annotated[Optional[float], typer.Option("--time-budget-minutes", help="Fine-tuning time budget (default 20).")] = None,
-    precision: Annotated[Optional[str], typer.Option("--precision", help="auto | bf16 | fp32.")] = None,
+    batch_size: Annotated[int | None, typer.Option("--batch-size")] = None,
+    learning_rate: Annotated[float | None, typer.Option("--learning-rate")] = None,
+    max_length: Annotated[int | None, typer.Option("--max-length", help="Tokens per text.")] = None,
+    time_budget_minutes: Annotated[float | None, typer.Option("--time-budget-minutes", help="Fine-tuning time budget (default 20).")] = None,
+    precision: Annotated[str | None, typer.Option("--precision", help="auto | bf16 | fp32.")] = None,
 ) -> None:
     """Train a text classifier (intents, sentiment, topics) on a pretrained transformer."""
     from modelship.api import train

@@ -174,7 +174,7 @@ def _read_parquet(path: Path, raw: bytes) -> pd.DataFrame:
         raise DataError(f"{path}: cannot read this Parquet file ({exc}).") from exc
 
 
-def as_frame(data: "str | Path | pd.DataFrame | Table") -> Table:
+def as_frame(data: str | Path | pd.DataFrame | Table) -> Table:
     """Accept what a Python API user may pass: a path, a DataFrame or a Table."""
     if isinstance(data, Table):
         return data

@@ -17,7 +17,7 @@ _REGISTRY = {
 TASK_NAMES = tuple(_REGISTRY)
 
 
-def get_task(name: str) -> "Task":
+def get_task(name: str) -> Task:
     if name not in _REGISTRY:
         raise SettingsError(f"Unknown task '{name}'. Known tasks: {', '.join(TASK_NAMES)}.")
     module, _, attr = _REGISTRY[name].partition(":")

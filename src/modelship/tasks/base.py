@@ -40,7 +40,7 @@ class FittedModel(Protocol):
         ...
 
     @classmethod
-    def load(cls, directory: Path, manifest: dict[str, Any]) -> "FittedModel":
+    def load(cls, directory: Path, manifest: dict[str, Any]) -> FittedModel:
         """Rebuild from a verified bundle folder without executing any stored code."""
         ...
 

@@ -7,7 +7,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from modelship.data.columns import blank_rows, describe_rows, is_text_column, require_columns, require_rows
+from modelship.data.columns import (
+    blank_rows,
+    describe_rows,
+    is_text_column,
+    require_columns,
+    require_rows,
+)
 from modelship.data.readers import Table
 from modelship.errors import DataError
 

@@ -7,7 +7,6 @@ one path: `embedding` (frozen or fine-tuned encoder), `tfidf`, or `hybrid` (both
 from __future__ import annotations
 
 import json
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -15,7 +14,6 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 import torch
-from safetensors.numpy import load_file as load_numpy
 from safetensors.torch import load_file as load_torch
 from safetensors.torch import save_file as save_torch
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -171,7 +169,7 @@ class TextClassifier:
         (directory / "report.html").write_text(self.report_html)
 
     @classmethod
-    def load(cls, directory: Path, manifest: dict[str, Any]) -> "TextClassifier":
+    def load(cls, directory: Path, manifest: dict[str, Any]) -> TextClassifier:
         settings = TextClassificationSettings(**manifest["settings"])
         spec = manifest["model"]
         tensors = load_torch(str(directory / WEIGHTS))
