@@ -126,25 +126,28 @@ class SASRec:
 
     # -- inference -------------------------------------------------------------------------
     def score(self, histories: Sequences, users: np.ndarray) -> np.ndarray:
-        assert self.net is not None, "fit or load first"
-        self.net.eval()
+        net = self._require_net()
+        net.eval()
         out = []
         for start in range(0, len(histories), 256):
             rows = np.arange(start, min(start + 256, len(histories)))
-            seq = torch.from_numpy(_padded(histories, rows, self.net.config.max_len))
+            seq = torch.from_numpy(_padded(histories, rows, net.config.max_len))
             with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.use_bf16):
-                scores = self.net.score_next(seq).float()  # (b, n_items + 1)
+                scores = net.score_next(seq).float()  # (b, n_items + 1)
             out.append(scores[:, 1:].numpy())
-        return np.concatenate(out) if out else np.zeros((0, self.net.config.n_items), np.float32)
+        return np.concatenate(out) if out else np.zeros((0, net.config.n_items), np.float32)
+
+    def _require_net(self) -> SASRecNet:
+        if self.net is None:
+            raise RuntimeError("SASRec has no weights yet: call fit() or from_tensors() first.")
+        return self.net
 
     def similar(self, item: int) -> np.ndarray:
-        assert self.net is not None
-        embeddings = self.net.item_emb.weight.detach().float().numpy()[1:]
+        embeddings = self._require_net().item_emb.weight.detach().float().numpy()[1:]
         return cosine_rows(embeddings, item)
 
     def tensors(self) -> dict[str, np.ndarray]:
-        assert self.net is not None
-        return {k: v.detach().float().numpy() for k, v in self.net.state_dict().items()}
+        return {k: v.detach().float().numpy() for k, v in self._require_net().state_dict().items()}
 
     def config(self) -> dict[str, Any]:
         return self.info
