@@ -45,6 +45,7 @@ class RecommendationSettings(TaskSettings):
     learning_rate: float = Field(1e-3, gt=0)
     batch_size: int = Field(32, ge=1)
     epochs: int = Field(200, ge=1)
+    ema_decay: float = Field(0.0, ge=0, lt=1)  # weight averaging per step; 0 = off
     patience: int = Field(10, ge=1)  # epochs without a better validation NDCG@10
     time_budget_s: float = Field(210.0, gt=0)  # wall-clock cap on one SASRec fit
     # rating prediction (biased MF), only with a rating column

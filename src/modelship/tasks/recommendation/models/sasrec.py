@@ -68,19 +68,22 @@ class SASRec:
         # a user with one item has no next-item pair to learn from
         trainable = np.flatnonzero(train.lengths() >= 2)
         epochs = settings.epochs
+        # scoring uses an exponential moving average of the weights when ema_decay > 0: it
+        # smooths the epoch-to-epoch noise that makes early stopping pick a lucky epoch
+        ema = copy.deepcopy(net) if settings.ema_decay > 0 else net
         best_ndcg, best_epoch, best_state, curve = -1.0, 0, None, []
         started = time.perf_counter()
-        self.net = net
+        self.net = ema
         with progress.step("sasrec: training", total=epochs) as bar:
             for epoch in range(1, epochs + 1):
-                loss = self._epoch(net, optimizer, train, trainable, settings, rng)
+                loss = self._epoch(net, ema, optimizer, train, trainable, settings, rng)
                 record: dict[str, float] = {"epoch": epoch, "loss": loss}
                 if valid is not None and len(valid.users):
                     ndcg = self._valid_ndcg(train, valid)
                     record["valid_ndcg@10"] = ndcg
                     if ndcg >= best_ndcg:  # on a tie keep the later, better-trained weights
                         best_ndcg, best_epoch = ndcg, epoch
-                        best_state = copy.deepcopy(net.state_dict())
+                        best_state = copy.deepcopy(ema.state_dict())
                     bar.describe(f"sasrec: epoch {epoch}, valid NDCG@10 {ndcg:.4f} (best {best_ndcg:.4f})")
                 curve.append(record)
                 bar.advance()
@@ -91,13 +94,13 @@ class SASRec:
                                   f"{settings.time_budget_s:.0f} s was reached (--time-budget).")
                     break
         if best_state is not None:
-            net.load_state_dict(best_state)
-        net.eval()
+            ema.load_state_dict(best_state)
+        ema.eval()
         self.info = {"config": asdict(config), "best_epoch": best_epoch or len(curve),
                      "epochs_run": len(curve), "curve": curve,
                      "train_seconds": round(time.perf_counter() - started, 1)}
 
-    def _epoch(self, net: SASRecNet, optimizer: torch.optim.Optimizer, train: Sequences,
+    def _epoch(self, net: SASRecNet, ema: SASRecNet, optimizer: torch.optim.Optimizer, train: Sequences,
                users: np.ndarray, settings: RecommendationSettings, rng: np.random.Generator) -> float:
         net.train()
         lengths = train.lengths()[users]
@@ -114,6 +117,10 @@ class SASRec:
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
+            if ema is not net:
+                with torch.no_grad():
+                    for averaged, current in zip(ema.parameters(), net.parameters(), strict=True):
+                        averaged.lerp_(current, 1.0 - settings.ema_decay)
             total, count = total + float(loss.detach()), count + 1
         return total / max(count, 1)
 
