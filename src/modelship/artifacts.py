@@ -52,7 +52,12 @@ def library_versions() -> dict[str, str]:
 
 
 def is_bundle(directory: Path) -> bool:
-    return (directory / MANIFEST).is_file()
+    """A folder we wrote: its manifest.json parses and says so (a web app's manifest does not)."""
+    try:
+        manifest = json.loads((directory / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(manifest, dict) and manifest.get("format") == "modelship-bundle"
 
 
 def check_output_folder(output: Path) -> None:
@@ -69,6 +74,7 @@ def check_output_folder(output: Path) -> None:
 
 def run_folder(output: Path) -> Path:
     """Scratch space next to the bundle for caches and checkpoints (kept for --resume)."""
+    output = Path(output).resolve()
     return output.with_name(output.name + _RUN_FOLDER_SUFFIX)
 
 
@@ -82,10 +88,11 @@ def write_bundle(
     `manifest` holds the task's fields (task, settings, labels, metrics, ...); the format
     version, creation time, library versions and file checksums are added here.
     """
-    output = Path(output)
+    output = Path(output).resolve()
     check_output_folder(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{output.name}.", suffix=".tmp", dir=output.parent))
+    tmp.chmod(0o755)  # mkdtemp makes it private; a serving account must be able to read it
     try:
         write_files(tmp)
         files = {
@@ -101,7 +108,8 @@ def write_bundle(
             "libraries": library_versions(),
             "files": files,
         }
-        (tmp / MANIFEST).write_text(json.dumps(full, indent=2, default=_json_default) + "\n")
+        (tmp / MANIFEST).write_text(json.dumps(full, indent=2, default=_json_default) + "\n",
+                                    encoding="utf-8")
         if output.exists():  # an older bundle of ours: swap, then delete the old one
             old = output.with_name(f".{output.name}.old")
             shutil.rmtree(old, ignore_errors=True)
@@ -125,7 +133,7 @@ def read_manifest(directory: str | Path, verify: bool = True) -> dict[str, Any]:
     if not path.is_file():
         raise BundleError(f"{directory} is not a modelship bundle: manifest.json is missing.")
     try:
-        manifest = json.loads(path.read_text())
+        manifest = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise BundleError(f"{path} is not valid JSON ({exc}); the bundle is damaged.") from exc
     if not isinstance(manifest, dict) or manifest.get("format") != "modelship-bundle":
@@ -144,6 +152,14 @@ def verify_files(directory: Path, manifest: dict[str, Any]) -> None:
     files = manifest.get("files")
     if not isinstance(files, dict) or not files:
         raise BundleError(f"{directory}/manifest.json lists no files; the bundle is incomplete.")
+    listed = set(files) | {MANIFEST}
+    extra = sorted(p.relative_to(directory).as_posix() for p in directory.rglob("*")
+                   if p.is_file() and p.relative_to(directory).as_posix() not in listed)
+    if extra:
+        raise BundleError(
+            f"{directory} holds file(s) that manifest.json does not list: {', '.join(extra[:5])}. "
+            "Something was added after training; remove it or retrain."
+        )
     for name, expected in files.items():
         target = directory / name
         if not target.resolve().is_relative_to(directory.resolve()):
@@ -158,7 +174,7 @@ def verify_files(directory: Path, manifest: dict[str, Any]) -> None:
 
 
 def write_json(path: Path, data: Any) -> None:
-    path.write_text(json.dumps(data, indent=2, default=_json_default) + "\n")
+    path.write_text(json.dumps(data, indent=2, default=_json_default) + "\n", encoding="utf-8")
 
 
 def _json_default(value: Any) -> Any:

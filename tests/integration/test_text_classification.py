@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 import modelship
 from modelship.cli import app
+from modelship.data import Table
 from modelship.errors import BundleError
 
 DATASETS = Path(__file__).resolve().parents[2].parent / "shared" / "datasets"
@@ -78,6 +79,14 @@ def test_predict_csv_keeps_every_column(text_bundle, tmp_path):
     assert again.exit_code == 2 and "--overwrite" in again.output
     same = runner.invoke(app, ["predict", str(text_bundle), "--data", str(source), "--output", str(source)])
     assert same.exit_code == 2 and "is the input file" in same.output
+
+
+@needs_data
+def test_predict_never_overwrites_a_users_prediction_column(text_bundle):
+    frame = banking_subset(2, 2, skip=40).assign(prediction="mine", score=1)
+    out = modelship.load(text_bundle).predict_table(Table(frame, Path("t.csv")))
+    assert out["prediction"].tolist() == ["mine"] * len(frame)
+    assert out["modelship_prediction"].notna().all() and "modelship_score" in out
 
 
 @needs_data

@@ -80,3 +80,20 @@ def test_failure_mid_write_leaves_nothing(tmp_path):
     with pytest.raises(RuntimeError):
         write_bundle(tmp_path / "model", {"task": "t"}, broken)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_foreign_manifest_json_does_not_make_a_bundle(tmp_path):
+    site = tmp_path / "webapp"
+    site.mkdir()
+    (site / "manifest.json").write_text('{"name": "my pwa"}')
+    (site / "index.html").write_text("<html>")
+    with pytest.raises(BundleError, match="not a modelship bundle"):
+        _write(site)
+    assert (site / "index.html").read_text() == "<html>"
+
+
+def test_files_added_after_training_are_refused(tmp_path):
+    out = _write(tmp_path / "model")
+    (out / "added_tokens.json").write_text("{}")
+    with pytest.raises(BundleError, match="does not list: added_tokens.json"):
+        read_manifest(out)

@@ -117,7 +117,9 @@ def _read_delimited(path: Path, text: str, sep: str) -> pd.DataFrame:
     if _looks_binary(text):
         raise DataError(f"{path} holds binary data, not text {path.suffix} as its name says.")
     try:
-        frame = pd.read_csv(io.StringIO(text), sep=sep, skipinitialspace=False)
+        # Every cell as written: "None"/"NA" stay labels, "00123" keeps its zeros; only empty
+        # cells are missing. Tasks convert the columns they need to numbers themselves.
+        frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, na_values=[""])
     except pd.errors.ParserError as exc:
         raise DataError(
             f"{path}: not a well-formed {path.suffix[1:].upper()} file ({exc}). "
@@ -145,8 +147,19 @@ def _read_jsonl(path: Path, text: str) -> pd.DataFrame:
                 f"{path}, line {number}: expected a JSON object like {{\"text\": ...}}, "
                 f"got {type(record).__name__}."
             )
-        records.append(record)
+        records.append(_clean_surrogates(record))
     return pd.DataFrame.from_records(records)
+
+
+def _clean_surrogates(record: dict) -> dict:
+    # "\ud83d" alone (a cut emoji) is valid JSON but not encodable text: replace it with U+FFFD.
+    for key, value in record.items():
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                record[key] = value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    return record
 
 
 def _read_json(path: Path, text: str) -> pd.DataFrame:

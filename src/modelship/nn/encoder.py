@@ -76,8 +76,9 @@ def resolve_encoder(name: str | None) -> EncoderSource:
                 f"--encoder {folder} is a folder without config.json; give a Hugging Face model "
                 "folder (config.json, tokenizer files, model.safetensors)."
             )
-        return EncoderSource(name, str(folder.resolve()), weights_sha256(folder))
-    if os.environ.get("HF_HUB_OFFLINE") == "1" or "/" not in name:
+        # recorded resolved, so the bundle loads from any working directory
+        return EncoderSource(str(folder.resolve()), str(folder.resolve()), weights_sha256(folder))
+    if os.environ.get("HF_HUB_OFFLINE") == "1" or os.environ.get("TRANSFORMERS_OFFLINE") == "1":
         raise SettingsError(
             f"--encoder '{name}' is neither a local model folder nor a reachable hub model "
             f"(offline mode). Use the default ({DEFAULT_ENCODER}) or a local folder."

@@ -53,9 +53,12 @@ def _save_checkpoint(folder: Path, model: torch.nn.Module, optimizer: Any, sched
     folder.mkdir(parents=True, exist_ok=True)
     state_path, meta_path = _checkpoint_paths(folder)
     tmp = state_path.with_suffix(".tmp")
+    # One file holds weights, optimiser, schedule and progress, renamed into place atomically,
+    # so a kill at any moment leaves a consistent checkpoint; last.json is a readable copy.
     torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict(), "best": best_state}, tmp)
-    tmp.replace(state_path)  # atomic: a kill mid-write leaves the previous checkpoint intact
+                "scheduler": scheduler.state_dict(), "best": best_state,
+                "meta": json.dumps(meta)}, tmp)
+    tmp.replace(state_path)
     meta_tmp = meta_path.with_suffix(".tmp")
     meta_tmp.write_text(json.dumps(meta))
     meta_tmp.replace(meta_path)
@@ -77,11 +80,12 @@ def fit_loop(
     start_epoch, resumed_from = 0, None
 
     if settings.resume:
-        start_epoch, resumed_from, best_state, best_score, best_epoch, best_metrics, history = _resume(
-            settings, model, optimizer, scheduler
-        )
+        (start_epoch, resumed_from, best_state, best_score, best_epoch, best_metrics, history,
+         stopped_before) = _resume(settings, model, optimizer, scheduler)
         progress.note(f"resumed from the checkpoint after epoch {start_epoch} "
                       f"(best {settings.monitor} so far {best_score:.4f} at epoch {best_epoch + 1})")
+        if stopped_before:  # the run had already stopped early: nothing left to train
+            return LoopResult(best_state, best_epoch, best_metrics, history, stopped_before, resumed_from)
 
     started, stopped = time.monotonic(), "completed all epochs"
     for epoch in range(start_epoch, settings.epochs):
@@ -98,13 +102,15 @@ def fit_loop(
         if score > best_score:
             best_score, best_epoch, best_metrics = score, epoch, dict(metrics)
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        early = epoch - best_epoch >= settings.patience
+        if early:
+            stopped = f"early stop: no {settings.monitor} gain for {settings.patience} epochs"
         if settings.checkpoint_dir is not None:
             meta = {"epoch": epoch + 1, "best_score": best_score, "best_epoch": best_epoch,
                     "best_metrics": best_metrics, "history": history,
-                    "fingerprint": settings.fingerprint}
+                    "fingerprint": settings.fingerprint, "stopped": stopped if early else None}
             _save_checkpoint(settings.checkpoint_dir, model, optimizer, scheduler, meta, best_state)
-        if epoch - best_epoch >= settings.patience:
-            stopped = f"early stop: no {settings.monitor} gain for {settings.patience} epochs"
+        if early:
             break
         elapsed = time.monotonic() - started
         per_epoch = elapsed / (epoch + 1 - start_epoch)
@@ -120,17 +126,23 @@ def _resume(settings: LoopSettings, model: torch.nn.Module, optimizer: Any, sche
         raise ModelshipError(
             f"--resume: no checkpoint found in {folder}. Start the run without --resume."
         )
-    state_path, meta_path = _checkpoint_paths(folder)
-    meta = json.loads(meta_path.read_text())
+    state_path, _ = _checkpoint_paths(folder)
+    try:
+        state = torch.load(state_path, map_location="cpu", weights_only=True)
+        meta = json.loads(state["meta"])
+    except Exception as exc:  # truncated or foreign file: say so instead of a traceback
+        raise ModelshipError(
+            f"--resume: the checkpoint {state_path} cannot be read ({exc}). "
+            "Start afresh without --resume."
+        ) from exc
     if meta.get("fingerprint") != settings.fingerprint:
         raise ModelshipError(
             f"--resume: the checkpoint in {folder} was made with other data or settings; "
             "resume with the same command, or start afresh without --resume."
         )
-    state = torch.load(state_path, map_location="cpu", weights_only=True)
     model.load_state_dict(state["model"])
     optimizer.load_state_dict(state["optimizer"])
     scheduler.load_state_dict(state["scheduler"])
     epoch = int(meta["epoch"])
     return (epoch, epoch, state["best"], float(meta["best_score"]), int(meta["best_epoch"]),
-            dict(meta["best_metrics"]), list(meta["history"]))
+            dict(meta["best_metrics"]), list(meta["history"]), meta.get("stopped"))

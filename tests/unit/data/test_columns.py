@@ -35,7 +35,7 @@ def test_no_rows():
 
 def test_numeric_text_column_is_refused():
     t = table(pd.DataFrame({"amount": [1.5, 2.0], "label": ["a", "b"]}))
-    with pytest.raises(DataError, match="'amount' in tickets.csv holds float64 values, not text"):
+    with pytest.raises(DataError, match="'amount' in tickets.csv holds numbers, not text"):
         text_examples(t, "amount", "label")
 
 
@@ -85,3 +85,15 @@ def test_float_labels_keep_integer_names():
     values = pd.Series([1.0, 0.0, np.nan, 1.0])
     assert label_strings(values).tolist()[:2] == ["1", "0"]
     assert pd.isna(label_strings(values).iloc[2])
+
+
+def test_all_empty_text_column():
+    t = table(pd.DataFrame({"text": [None, None], "label": ["a", "b"]}))
+    with pytest.raises(DataError, match="'text' in tickets.csv is empty in every row"):
+        text_examples(t, "text", "label")
+
+
+def test_numbers_read_as_text_are_not_a_text_column():
+    t = table(pd.DataFrame({"amount": ["1.5", "20"], "label": ["a", "b"]}))
+    with pytest.raises(DataError, match="holds numbers, not text"):
+        text_examples(t, "amount", "label")

@@ -117,3 +117,18 @@ def test_utf8_bom_is_tolerated(tmp_path):
     path = tmp_path / "bom.csv"
     path.write_bytes(b"\xef\xbb\xbftext,label\nhello,a\n")
     assert list(read_table(path).frame.columns) == ["text", "label"]
+
+
+def test_csv_cells_are_kept_as_written(tmp_path):
+    path = tmp_path / "tickets.csv"
+    path.write_text("id,text,intent\n00123,cancel it,None\n00456,,NA\n")
+    frame = read_table(path).frame
+    assert frame["id"].tolist() == ["00123", "00456"]
+    assert frame["intent"].tolist() == ["None", "NA"]
+    assert pd.isna(frame.loc[1, "text"])
+
+
+def test_jsonl_lone_surrogate_is_replaced(tmp_path):
+    path = tmp_path / "chat.jsonl"
+    path.write_text('{"text": "hi \\ud83d", "label": "a"}\n')
+    assert read_table(path).frame["text"].iloc[0].startswith("hi \ufffd")

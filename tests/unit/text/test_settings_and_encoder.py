@@ -56,3 +56,27 @@ def test_offline_hub_name_is_a_clear_error(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(SettingsError, match="neither a local model folder nor a reachable hub model"):
         enc.resolve_encoder("someone/some-model")
+
+
+def test_resume_in_head_mode_is_refused(tmp_path):
+    import pandas as pd
+
+    from modelship.api import train
+
+    frame = pd.DataFrame({"text": ["a b", "c d", "e f", "g h"], "label": ["x", "x", "y", "y"]})
+    with pytest.raises(SettingsError, match="--mode head has nothing to resume"):
+        train("text-classification", data=frame, output=tmp_path / "m", text_column="text",
+              label_column="label", mode="head", resume=True)
+
+
+def test_validation_without_known_labels_is_a_data_error(tmp_path):
+    import pandas as pd
+
+    from modelship.api import train
+    from modelship.errors import DataError
+
+    frame = pd.DataFrame({"text": ["a b", "c d", "e f", "g h"], "label": ["x", "x", "y", "y"]})
+    other = pd.DataFrame({"text": ["i j"], "label": ["z"]})
+    with pytest.raises(DataError, match="no row has a label that also occurs"):
+        train("text-classification", data=frame, validation=other, output=tmp_path / "m",
+              text_column="text", label_column="label", mode="head")

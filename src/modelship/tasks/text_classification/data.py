@@ -26,6 +26,12 @@ class TextExamples:
     notes: list[str] = field(default_factory=list)
 
 
+def _all_numbers(values: pd.Series) -> bool:
+    """A CSV column read as text whose every value is a number is not a text column."""
+    present = values.dropna()
+    return len(present) > 0 and pd.to_numeric(present, errors="coerce").notna().all()
+
+
 def label_strings(values: pd.Series) -> pd.Series:
     """Labels as strings; 1.0 → '1' so a 0/1 column read as float keeps its natural names."""
     if pd.api.types.is_float_dtype(values):
@@ -42,10 +48,15 @@ def text_examples(table: Table, text_column: str, label_column: str | None) -> T
     frame = table.frame
     texts = frame[text_column]
     notes = list(table.notes)
-    if not is_text_column(texts):
+    if texts.isna().all():
         raise DataError(
-            f"The --text-column '{text_column}' in {table.name} holds {texts.dtype} values, not text "
-            f"(first value: {texts.iloc[0]!r}). Choose the column with the texts."
+            f"The --text-column '{text_column}' in {table.name} is empty in every row. "
+            "Choose the column with the texts."
+        )
+    if not is_text_column(texts) or _all_numbers(texts):
+        raise DataError(
+            f"The --text-column '{text_column}' in {table.name} holds numbers, not text "
+            f"(first value: {texts.dropna().iloc[0]!r}). Choose the column with the texts."
         )
     skip = np.zeros(len(frame), dtype=bool)
     empty = blank_rows(texts)

@@ -20,13 +20,16 @@ TFIDF_PARAMS = dict(
 )
 
 
-def fit_tfidf(texts: list[str]) -> TfidfVectorizer:
+def fit_tfidf(texts: list[str]) -> TfidfVectorizer | None:
+    """Fit TF-IDF; None when the texts hold no words at all (emoji, single characters)."""
     # min_df=2 drops one-off typos; tiny data sets may have no term seen twice, so relax it.
     min_df = 2 if len(texts) >= 50 else 1
-    try:
-        return TfidfVectorizer(**{**TFIDF_PARAMS, "min_df": min_df}).fit(texts)
-    except ValueError:  # empty vocabulary
-        return TfidfVectorizer(**{**TFIDF_PARAMS, "min_df": 1, "max_df": 1.0}).fit(texts)
+    for params in ({"min_df": min_df}, {"min_df": 1, "max_df": 1.0}):
+        try:
+            return TfidfVectorizer(**{**TFIDF_PARAMS, **params}).fit(texts)
+        except ValueError:  # empty vocabulary
+            continue
+    return None
 
 
 def tfidf_arrays(vectorizer: TfidfVectorizer) -> tuple[list[str], np.ndarray]:
@@ -43,11 +46,11 @@ def tfidf_from_arrays(vocab: list[str], idf: np.ndarray) -> TfidfVectorizer:
 
 
 def save_vocabulary(path: Path, vocab: list[str]) -> None:
-    path.write_text(json.dumps(vocab, ensure_ascii=False))
+    path.write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
 
 
 def load_vocabulary(path: Path) -> list[str]:
-    return json.loads(path.read_text())
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def combine(embeddings: np.ndarray | None, tfidf: sp.spmatrix | None) -> np.ndarray | sp.csr_matrix:

@@ -99,7 +99,11 @@ class TextClassifier:
         score = pd.Series(np.nan, index=out.index)
         prediction.iloc[examples.rows] = [self.labels[i] for i in probs.argmax(1)]
         score.iloc[examples.rows] = probs.max(1)
-        out["prediction"], out["score"] = prediction, score
+        # never overwrite a column the user gave: fall back to prefixed names
+        names = ["prediction", "score"]
+        if any(n in out.columns for n in names):
+            names = [f"modelship_{n}" for n in names]
+        out[names[0]], out[names[1]] = prediction, score
         return out
 
     def evaluate(self, data: Table) -> dict[str, Any]:
@@ -166,7 +170,7 @@ class TextClassifier:
                     extra.unlink()
         save_torch(tensors, str(directory / WEIGHTS))
         write_json(directory / "metrics.json", {"validation": self.metrics, **self.info})
-        (directory / "report.html").write_text(self.report_html)
+        (directory / "report.html").write_text(self.report_html, encoding="utf-8")
 
     @classmethod
     def load(cls, directory: Path, manifest: dict[str, Any]) -> TextClassifier:
@@ -194,7 +198,7 @@ class TextClassifier:
                     )
                 encoder = TextEncoder(source, device, bf16, int(enc["max_length"]))
         info = {k: manifest[k] for k in ("candidates", "training", "data") if k in manifest}
-        metrics = json.loads((directory / "metrics.json").read_text()).get("validation", {})
+        metrics = json.loads((directory / "metrics.json").read_text(encoding="utf-8")).get("validation", {})
         return cls(settings, list(manifest["labels"]), spec["kind"], weight, bias, encoder,
                    bool(enc and enc.get("finetuned")), tfidf, metrics, info)
 

@@ -68,7 +68,9 @@ def build_report(title: str, metrics: dict[str, Any], info: dict[str, Any], kind
             "What was trained",
             f"Model: {kind}. Trained on {data.get('train_rows', '?')} rows, scored on "
             f"{data.get('validation_rows', '?')} held-out validation rows ({data.get('validation', '')}). "
-            "Every number on this page is on validation data the model did not learn from.",
+            "Every number on this page is on validation data: no weight was fitted on it, but it "
+            "chose the candidate, the best epoch and the blend weight, so treat the numbers as "
+            "slightly optimistic and confirm on a test set with `modelship evaluate`.",
             notes=list(data.get("notes", [])),
         ),
     ]

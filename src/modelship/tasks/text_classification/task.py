@@ -15,6 +15,7 @@ from safetensors.numpy import load_file, save_file
 from modelship.artifacts import run_folder
 from modelship.data.readers import Table
 from modelship.data.splits import stratified_split
+from modelship.errors import DataError, SettingsError
 from modelship.evaluation.classification import classification_metrics
 from modelship.nn.device import pick_device, use_bf16
 from modelship.nn.encoder import TextEncoder, resolve_encoder
@@ -54,6 +55,8 @@ class TextClassificationTask:
     def fit(self, data: Table, settings: TextClassificationSettings, progress: Reporter,
             validation: Table | None = None, output: Path | None = None) -> TextClassifier:
         started = time.monotonic()
+        if settings.resume and settings.mode == "head":
+            raise SettingsError("--resume continues a fine-tuning run; --mode head has nothing to resume.")
         torch.manual_seed(settings.seed)
         train_ex, valid_ex, notes, valid_desc = self._examples(data, validation, settings)
         for note in notes:
@@ -73,9 +76,9 @@ class TextClassificationTask:
         built, candidates, embed_rate = self._frozen_candidates(encoder, train, valid, labels, settings,
                                                                 progress, run)
         training: dict[str, Any] = {}
-        if settings.mode == "finetune" or (
-            settings.mode == "auto" and self._finetune_fits(len(train.texts), embed_rate, settings, progress)
-        ):
+        if settings.mode == "finetune" or (settings.mode == "auto" and (
+            settings.resume or self._finetune_fits(len(train.texts), embed_rate, settings, progress)
+        )):
             model, training = self._finetune(built["frozen embedding"], encoder, train, valid, labels,
                                              settings, device, bf16, progress, run, fingerprint)
             t0 = time.monotonic()
@@ -84,9 +87,10 @@ class TextClassificationTask:
                                           training["seconds"] + time.monotonic() - t0))
             built["finetuned encoder"] = model
             sparse = built.get("tfidf") or self._tfidf_head(train, labels, settings)
-            fused, score = self._fuse(model, tuned_logits, sparse, valid, labels)
-            candidates.append(score)
-            built[score["candidate"]] = fused
+            if sparse is not None:
+                fused, score = self._fuse(model, tuned_logits, sparse, valid, labels)
+                candidates.append(score)
+                built[score["candidate"]] = fused
         # head keeps to frozen encoders; finetune to fine-tuned ones; auto takes the best of all.
         pool = {
             "head": [c for c in candidates if not c["candidate"].startswith("finetuned")],
@@ -124,6 +128,8 @@ class TextClassificationTask:
         # fine-tuning only needs the probe on embeddings (its head's starting point)
         kinds = ["embedding"] if settings.mode == "finetune" else ["embedding", "tfidf", "hybrid"]
         tfidf = feat.fit_tfidf(train.texts) if "tfidf" in kinds else None
+        if tfidf is None:  # no word occurs in the texts (emoji, symbols): embeddings only
+            kinds = ["embedding"]
         built, candidates = {}, []
         for kind in kinds:
             t0 = time.monotonic()
@@ -162,6 +168,12 @@ class TextClassificationTask:
                          f"labels absent from training and are not scored: {', '.join(unseen[:20])}")
             valid_ex = TextExamples([valid_ex.texts[i] for i in keep], [valid_ex.labels[i] for i in keep],
                                     valid_ex.rows[keep])
+        if not valid_ex.texts:
+            raise DataError(
+                f"--validation {validation.name}: no row has a label that also occurs in {data.name} "
+                f"(validation labels: {', '.join(unseen[:10])}). Check that both files use the same "
+                "label column and names."
+            )
         return train_ex, valid_ex, notes, validation.name
 
     def _embed(self, encoder: TextEncoder, texts: list[str], what: str, run: Path | None,
@@ -172,15 +184,21 @@ class TextClassificationTask:
             + "\x1e".join(texts).encode("utf-8", "replace")).hexdigest()[:24]
         cache = run / "cache" / f"embeddings-{key}.safetensors" if run is not None else None
         if cache is not None and cache.is_file():
-            progress.info(f"{what} embeddings: loaded from cache {cache}")
-            return load_file(str(cache))["embeddings"], 0.0
+            try:
+                embeddings = load_file(str(cache))["embeddings"]
+                progress.info(f"{what} embeddings: loaded from cache {cache}")
+                return embeddings, 0.0
+            except Exception:  # a damaged cache is only a cache: recompute it
+                cache.unlink(missing_ok=True)
         t0 = time.monotonic()
         with progress.step(f"embedding {what} texts", total=len(texts)) as step:
             embeddings = encoder.embed(texts, settings.batch_size, on_batch=step.advance)
         rate = len(texts) / max(time.monotonic() - t0, 1e-6)
         if cache is not None:
             cache.parent.mkdir(parents=True, exist_ok=True)
-            save_file({"embeddings": embeddings}, str(cache))
+            partial = cache.with_suffix(".partial")
+            save_file({"embeddings": embeddings}, str(partial))
+            partial.replace(cache)  # atomic: an interrupted write never looks like a cache hit
         return embeddings, rate
 
     @staticmethod
@@ -196,8 +214,11 @@ class TextClassificationTask:
                 "seconds": seconds, "_pred": pred}
 
     @staticmethod
-    def _tfidf_head(train: Split, labels: list[str], settings: TextClassificationSettings) -> TextClassifier:
+    def _tfidf_head(train: Split, labels: list[str], settings: TextClassificationSettings
+                    ) -> TextClassifier | None:
         tfidf = feat.fit_tfidf(train.texts)
+        if tfidf is None:
+            return None
         weight, bias = feat.fit_linear_head(tfidf.transform(train.texts), train.y, len(labels),
                                             HEAD_C["tfidf"], settings.seed)
         return TextClassifier(settings, labels, "tfidf", weight, bias, None, False, tfidf)
