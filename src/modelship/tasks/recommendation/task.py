@@ -41,17 +41,24 @@ def candidate_names(settings: RecommendationSettings, has_time: bool, progress: 
 
 
 def evaluate_split(model: Recommender, histories: Sequences, users: np.ndarray,
-                   targets: np.ndarray) -> dict[str, float]:
-    """Leave-one-out metrics: rank the target among every item not in the user's history."""
+                   targets: np.ndarray, chunk: int = 1024) -> dict[str, float]:
+    """Leave-one-out metrics: rank the target among every item not in the user's history.
+
+    Users are scored in chunks so a large catalogue never needs a users x items matrix at once.
+    """
     started = time.perf_counter()
-    inputs = Sequences.from_lists([histories[u] for u in users])
-    scores = model.score(inputs, users).astype(np.float64)
-    for j in range(len(inputs)):
-        scores[j, inputs[j]] = -np.inf
-    ranks = target_ranks(scores, targets)
+    ranks, tops = [], []
+    for start in range(0, len(users), chunk):
+        batch = users[start : start + chunk]
+        inputs = Sequences.from_lists([histories[u] for u in batch])
+        scores = model.score(inputs, batch).astype(np.float64)
+        for j in range(len(inputs)):
+            scores[j, inputs[j]] = -np.inf
+        ranks.append(target_ranks(scores, targets[start : start + chunk]))
+        tops.append(top_k(scores, 10))
     seconds = time.perf_counter() - started
-    metrics = metrics_from_ranks(ranks, DEFAULT_KS)
-    metrics["coverage@10"] = coverage(top_k(scores, 10), scores.shape[1])
+    metrics = metrics_from_ranks(np.concatenate(ranks), DEFAULT_KS)
+    metrics["coverage@10"] = coverage(np.concatenate(tops), scores.shape[1])
     metrics["users_served"] = 1.0  # every evaluated user has a history (no cold start here)
     metrics["rank_seconds"] = seconds
     return metrics
