@@ -42,4 +42,4 @@ def fast() -> dict:
 
 FAST = {"epochs": 40, "patience": 40, "hidden": 32, "max_len": 16, "dropout": 0.1,
         "learning_rate": 5e-3, "batch_size": 16, "time_budget_s": 30.0, "factors": 8,
-        "bpr_iterations": 200, "als_iterations": 10, "knn_neighbours": 20}
+        "bpr_iterations": 200, "bpr_learning_rate": 0.05, "als_iterations": 10, "knn_neighbours": 20}

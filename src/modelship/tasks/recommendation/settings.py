@@ -28,12 +28,12 @@ class RecommendationSettings(TaskSettings):
     # item-kNN
     knn_neighbours: int = Field(100, ge=1)
     knn_shrinkage: float = Field(10.0, ge=0)
-    # matrix factorisation (implicit ALS / BPR)
+    # matrix factorisation (implicit ALS / BPR); defaults = best of the MovieLens grid
     factors: int = Field(64, ge=2)
-    als_regularization: float = Field(0.05, ge=0)
-    als_alpha: float = Field(2.0, gt=0)
+    als_regularization: float = Field(1.0, ge=0)
+    als_alpha: float = Field(5.0, gt=0)
     als_iterations: int = Field(15, ge=1)
-    bpr_learning_rate: float = Field(0.05, gt=0)
+    bpr_learning_rate: float = Field(0.01, gt=0)
     bpr_regularization: float = Field(0.01, ge=0)
     bpr_iterations: int = Field(100, ge=1)
     # SASRec
