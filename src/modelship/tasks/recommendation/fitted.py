@@ -162,16 +162,20 @@ class RecommendationModel:
             raise DataError(f"{data.name}: no row can be evaluated (see: {' '.join(notes)}). "
                             "Give interactions of known items that the model has not been trained on.")
         user_arr, target_arr = np.array(user_rows), np.array(targets)
-        scores = np.empty((len(targets), len(self.items)), dtype=np.float64)
-        known = user_arr >= 0
-        if known.any():
-            histories = Sequences.from_lists([self.history[u] for u in user_arr[known]])
-            scores[known] = self._mask(self.recommender.score(histories, user_arr[known]), histories)
-        scores[~known] = self.fallback[None, :]
-        ranks = target_ranks(scores, target_arr)
-        metrics: dict[str, Any] = metrics_from_ranks(ranks, DEFAULT_KS)
-        metrics["coverage@10"] = coverage(top_k(scores, 10), len(self.items))
-        metrics["users_served"] = float(known.mean())
+        ranks, tops = [], []
+        for start in range(0, len(targets), 1024):  # chunks: never a rows x items matrix at once
+            users_chunk = user_arr[start : start + 1024]
+            scores = np.empty((len(users_chunk), len(self.items)), dtype=np.float64)
+            known = users_chunk >= 0
+            if known.any():
+                histories = Sequences.from_lists([self.history[u] for u in users_chunk[known]])
+                scores[known] = self._mask(self.recommender.score(histories, users_chunk[known]), histories)
+            scores[~known] = self.fallback[None, :]
+            ranks.append(target_ranks(scores, target_arr[start : start + 1024]))
+            tops.append(top_k(scores, 10))
+        metrics: dict[str, Any] = metrics_from_ranks(np.concatenate(ranks), DEFAULT_KS)
+        metrics["coverage@10"] = coverage(np.concatenate(tops), len(self.items))
+        metrics["users_served"] = float((user_arr >= 0).mean())
         metrics["evaluated"] = float(len(targets))
         metrics["notes"] = notes
         return metrics
