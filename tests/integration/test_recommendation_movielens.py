@@ -56,5 +56,7 @@ def test_itemknn_on_movielens_ranks_all_users_fast_and_evaluates_held_out(tmp_pa
     assert time.perf_counter() - started < 5.0  # generous for a shared CI machine
     assert len(table) == 943 * 10
     metrics = model.evaluate(held_out.drop(columns="index"))
-    assert metrics["evaluated"] == 943 and metrics["users_served"] == 1.0
+    # a few held-out movies were rated by nobody else: unknown to the model, counted in a note
+    assert 930 <= metrics["evaluated"] <= 943 and metrics["users_served"] == 1.0
+    assert metrics["evaluated"] == 943 or any("never saw" in n for n in metrics["notes"])
     assert metrics["ndcg@10"] > 0.03
