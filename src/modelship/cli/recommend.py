@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -17,15 +17,15 @@ def train_recommendation(
     user_column: Annotated[str, typer.Option("--user-column", help="Column with user ids.")],
     item_column: Annotated[str, typer.Option("--item-column", help="Column with item ids.")],
     output: Annotated[Path, typer.Option("--output", help="Folder for the model bundle.")],
-    time_column: Annotated[Optional[str], typer.Option("--time-column", help="When each interaction happened (enables sasrec).")] = None,
-    rating_column: Annotated[Optional[str], typer.Option("--rating-column", help="Explicit ratings (adds RMSE/MAE).")] = None,
+    time_column: Annotated[str | None, typer.Option("--time-column", help="When each interaction happened (enables sasrec).")] = None,
+    rating_column: Annotated[str | None, typer.Option("--rating-column", help="Explicit ratings (adds RMSE/MAE).")] = None,
     model: Annotated[str, typer.Option("--model", help="auto|popularity|itemknn|als|bpr|sasrec (auto: best on validation).")] = "auto",
-    items: Annotated[Optional[Path], typer.Option("--items", help="Item metadata table, for titles.")] = None,
-    item_id_column: Annotated[Optional[str], typer.Option("--item-id-column", help="Item id column in --items (default: --item-column).")] = None,
-    item_title_column: Annotated[Optional[str], typer.Option("--item-title-column", help="Title column in --items.")] = None,
+    items: Annotated[Path | None, typer.Option("--items", help="Item metadata table, for titles.")] = None,
+    item_id_column: Annotated[str | None, typer.Option("--item-id-column", help="Item id column in --items (default: --item-column).")] = None,
+    item_title_column: Annotated[str | None, typer.Option("--item-title-column", help="Title column in --items.")] = None,
     refit: Annotated[bool, typer.Option("--refit/--no-refit", help="Refit the chosen model on all data before saving.")] = True,
-    epochs: Annotated[Optional[int], typer.Option("--epochs", help="sasrec: most epochs.")] = None,
-    time_budget: Annotated[Optional[float], typer.Option("--time-budget", help="sasrec: most seconds for one fit.")] = None,
+    epochs: Annotated[int | None, typer.Option("--epochs", help="sasrec: most epochs.")] = None,
+    time_budget: Annotated[float | None, typer.Option("--time-budget", help="sasrec: most seconds for one fit.")] = None,
     seed: Annotated[int, typer.Option("--seed", help="Random seed (recorded in the manifest).")] = 0,
 ) -> None:
     """Train a recommender on who-interacted-with-what; picks the best model on validation."""
@@ -63,8 +63,8 @@ def train_recommendation(
 @user_errors
 def recommend(
     bundle: Annotated[Path, typer.Argument(help="Recommender bundle folder.")],
-    user: Annotated[Optional[str], typer.Option("--user", help="A known user's id.")] = None,
-    history: Annotated[Optional[str], typer.Option("--history", help="Comma-separated item ids of an anonymous session.")] = None,
+    user: Annotated[str | None, typer.Option("--user", help="A known user's id.")] = None,
+    history: Annotated[str | None, typer.Option("--history", help="Comma-separated item ids of an anonymous session.")] = None,
     k: Annotated[int, typer.Option("--k", help="How many items.")] = 10,
     include_seen: Annotated[bool, typer.Option("--include-seen", help="Allow items the user already interacted with.")] = False,
 ) -> None:

@@ -50,7 +50,7 @@ def test_predict_all_users_to_csv(trained):
 
 def test_evaluate_json(trained, frame):
     held = frame.groupby("user").tail(1).assign(item=lambda f: f["item"].str[0] + "19")
-    held = held[[i not in set(frame.loc[frame.user == u, "item"]) for u, i in zip(held.user, held.item)]]
+    held = held[[i not in set(frame.loc[frame.user == u, "item"]) for u, i in zip(held.user, held.item, strict=False)]]
     held.to_csv(trained / "held.csv", index=False)
     out = run("evaluate", str(trained / "model"), "--data", str(trained / "held.csv"), "--json")
     assert out.exit_code == 0, out.output

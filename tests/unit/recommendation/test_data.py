@@ -87,7 +87,7 @@ def test_leave_one_out_has_no_leakage(rows, timed, seed):
     split = leave_one_out(data.sequences)
     deduped = frame.drop_duplicates(["user", "item"])
     assert len(data.sequences.items) == len(deduped)
-    for j, (u, v, t) in enumerate(zip(split.valid_users, split.valid_items, split.test_items)):
+    for j, (u, v, t) in enumerate(zip(split.valid_users, split.valid_items, split.test_items, strict=False)):
         assert u == split.test_users[j]
         train = set(split.train[u].tolist())
         assert v not in train and t not in train and v != t  # nothing held out is trained on

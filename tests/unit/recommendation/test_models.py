@@ -73,8 +73,8 @@ def test_popularity_recommends_the_most_popular_unseen_item(bundles, frame):
 def test_seen_items_are_never_recommended(bundles, frame, name):
     model = modelship.load(bundles[name])
     table = model.recommend_table("all", k=15)
-    seen = set(zip(frame.user, frame.item))
-    assert not any((u, i) in seen for u, i in zip(table.user, table.item))
+    seen = set(zip(frame.user, frame.item, strict=False))
+    assert not any((u, i) in seen for u, i in zip(table.user, table.item, strict=False))
     user_seen = set(frame.loc[frame.user == "b-user2", "item"])
     with_seen = {e["item"] for e in model.recommend(user="b-user2", k=40, include_seen=True)["items"]}
     assert user_seen <= with_seen

@@ -46,7 +46,7 @@ class Sequences:
         return sparse.csr_matrix((data, self.items, self.indptr), shape=(len(self), n_items))
 
     @classmethod
-    def from_lists(cls, lists: list[np.ndarray]) -> "Sequences":
+    def from_lists(cls, lists: list[np.ndarray]) -> Sequences:
         lengths = np.array([len(s) for s in lists], dtype=np.int64)
         indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
         items = np.concatenate(lists).astype(np.int64) if lists else np.zeros(0, np.int64)

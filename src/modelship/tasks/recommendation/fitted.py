@@ -20,7 +20,13 @@ from safetensors.numpy import load_file, save_file
 from modelship.artifacts import write_json
 from modelship.data.readers import Table
 from modelship.errors import DataError, ModelshipError, SettingsError
-from modelship.evaluation.ranking import DEFAULT_KS, coverage, metrics_from_ranks, target_ranks, top_k
+from modelship.evaluation.ranking import (
+    DEFAULT_KS,
+    coverage,
+    metrics_from_ranks,
+    target_ranks,
+    top_k,
+)
 from modelship.tasks.recommendation.data import Sequences, id_strings
 from modelship.tasks.recommendation.models import Recommender, restore
 from modelship.tasks.recommendation.settings import RecommendationSettings
@@ -243,7 +249,7 @@ class RecommendationModel:
         write_report(self, directory / "report.html")
 
     @classmethod
-    def load(cls, directory: Path, manifest: dict[str, Any]) -> "RecommendationModel":
+    def load(cls, directory: Path, manifest: dict[str, Any]) -> RecommendationModel:
         tensors = load_file(str(directory / "weights.safetensors"))
         ids = json.loads((directory / "ids.json").read_text())
         titles = json.loads((directory / "titles.json").read_text())

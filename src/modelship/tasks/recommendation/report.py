@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 _SAMPLE_USERS = 2000  # enough for a stable popularity-bias picture, cheap at save time
 
 
-def write_report(model: "RecommendationModel", path: Path) -> None:
+def write_report(model: RecommendationModel, path: Path) -> None:
     metrics = model.info.get("metrics", {})
     candidates = model.info.get("candidates", [])
     headline = {"model": model.family}
@@ -71,7 +71,7 @@ def _by_k(metrics: dict) -> Section:
     return Section("Metric by K", image=png_data_uri(fig), table=(["metric", "validation", "test"], rows))
 
 
-def _popularity_bias(model: "RecommendationModel") -> Section:
+def _popularity_bias(model: RecommendationModel) -> Section:
     """Share of top-10 recommendations per item-popularity decile (decile 10 = most popular)."""
     users = model.users[:_SAMPLE_USERS]
     table = model.recommend_table(",".join(users), k=10) if users else None

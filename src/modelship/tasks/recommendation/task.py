@@ -12,11 +12,28 @@ import pandas as pd
 
 from modelship.data.readers import Table
 from modelship.errors import DataError, SettingsError
-from modelship.evaluation.ranking import DEFAULT_KS, coverage, metrics_from_ranks, target_ranks, top_k
+from modelship.evaluation.ranking import (
+    DEFAULT_KS,
+    coverage,
+    metrics_from_ranks,
+    target_ranks,
+    top_k,
+)
 from modelship.progress import Reporter
-from modelship.tasks.recommendation.data import Sequences, leave_one_out, load_interactions, load_titles
+from modelship.tasks.recommendation.data import (
+    Sequences,
+    leave_one_out,
+    load_interactions,
+    load_titles,
+)
 from modelship.tasks.recommendation.fitted import RecommendationModel
-from modelship.tasks.recommendation.models import FAMILIES, Recommender, Validation, implicit_available, make
+from modelship.tasks.recommendation.models import (
+    FAMILIES,
+    Recommender,
+    Validation,
+    implicit_available,
+    make,
+)
 from modelship.tasks.recommendation.rating import rating_metrics
 from modelship.tasks.recommendation.settings import MODEL_NAMES, RecommendationSettings
 

@@ -69,7 +69,7 @@ class _Factorization:
         return {"alpha": self.alpha, "regularization": self.regularization}
 
     @classmethod
-    def from_tensors(cls, tensors: dict[str, np.ndarray], config: dict[str, Any]) -> "_Factorization":
+    def from_tensors(cls, tensors: dict[str, np.ndarray], config: dict[str, Any]) -> _Factorization:
         return cls(tensors["user_factors"], tensors["item_factors"], **config)
 
 

@@ -52,5 +52,5 @@ class ItemKNN:
         return {}
 
     @classmethod
-    def from_tensors(cls, tensors: dict[str, np.ndarray], config: dict[str, Any]) -> "ItemKNN":
+    def from_tensors(cls, tensors: dict[str, np.ndarray], config: dict[str, Any]) -> ItemKNN:
         return cls(tensors["similarity"])

@@ -38,5 +38,5 @@ class Popularity:
         return {}
 
     @classmethod
-    def from_tensors(cls, tensors: dict[str, np.ndarray], config: dict[str, Any]) -> "Popularity":
+    def from_tensors(cls, tensors: dict[str, np.ndarray], config: dict[str, Any]) -> Popularity:
         return cls(tensors["counts"])

@@ -171,7 +171,7 @@ class SASRec:
         return self.info
 
     @classmethod
-    def from_tensors(cls, tensors: dict[str, np.ndarray], config: dict[str, Any]) -> "SASRec":
+    def from_tensors(cls, tensors: dict[str, np.ndarray], config: dict[str, Any]) -> SASRec:
         net = SASRecNet(SASRecConfig(**config["config"]))
         net.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in tensors.items()})
         net.eval()
