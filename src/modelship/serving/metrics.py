@@ -80,7 +80,7 @@ class Metrics:
         ]
         for key, counts in sorted(self.buckets.items()):
             labels, running = _labels(*key), 0
-            for bound, count in zip((*_BUCKETS, float("inf")), counts):
+            for bound, count in zip((*_BUCKETS, float("inf")), counts, strict=True):
                 running += count
                 le = "+Inf" if bound == float("inf") else repr(bound)
                 lines.append(
