@@ -88,7 +88,9 @@ class SASRec(nn.Module):
         """(batch, time) left-padded item ids -> (batch, time, hidden) states."""
         b, t = seq.shape
         valid = seq > 0  # (b, t)
-        pos = torch.arange(t, device=seq.device)
+        # Positions count back from the newest item (always max_len - 1), so a history gets
+        # the same position ids whatever length its batch was trimmed to.
+        pos = torch.arange(self.config.max_len - t, self.config.max_len, device=seq.device)
         x = self.item_emb(seq) * self.config.hidden**0.5 + self.pos_emb(pos)  # (b, t, hidden)
         x = self.drop(x) * valid.unsqueeze(-1)
         causal = torch.ones(t, t, dtype=torch.bool, device=seq.device).tril()  # (t, t)
