@@ -47,6 +47,7 @@ class RecommendationSettings(TaskSettings):
     epochs: int = Field(200, ge=1)
     ema_decay: float = Field(0.0, ge=0, lt=1)  # weight averaging per step; 0 = off
     patience: int = Field(10, ge=1)  # epochs without a better validation NDCG@10
-    time_budget_s: float = Field(210.0, gt=0)  # wall-clock cap on one SASRec fit
+    ensemble: int = Field(2, ge=1, le=8)  # SASRec networks from consecutive seeds, averaged
+    time_budget_s: float = Field(280.0, gt=0)  # wall-clock cap on one SASRec fit (all members)
     # rating prediction (biased MF), only with a rating column
     rating_factors: int = Field(16, ge=1)
