@@ -212,3 +212,12 @@ def test_same_seed_same_model_and_local_encoder_folder(tmp_path):
         assert model.manifest["model"]["encoder"]["name"] == str(local)
         assert model.manifest["seed"] == 3
     assert runs[0] == runs[1]
+
+
+@needs_data
+def test_evaluate_names_the_trained_column_not_a_flag(text_bundle, tmp_path):
+    pd.DataFrame({"message": ["lost card"], "category": ["card_arrival"]}).to_csv(tmp_path / "h.csv", index=False)
+    result = runner.invoke(app, ["evaluate", str(text_bundle), "--data", str(tmp_path / "h.csv")])
+    assert result.exit_code == 2
+    assert "h.csv has no column 'text', the text column the model was trained with" in result.output
+    assert "its columns are: message, category" in result.output

@@ -10,8 +10,12 @@ from modelship.data.readers import Table
 from modelship.errors import DataError, format_rows
 
 
-def require_columns(table: Table, **columns: str | None) -> None:
-    """Each `option=column` must exist in the table; the error lists the columns that do."""
+def require_columns(table: Table, trained: bool = False, **columns: str | None) -> None:
+    """Each `option=column` must exist in the table; the error lists the columns that do.
+
+    `trained=True` when the columns come from a trained model (evaluate, predict): the user
+    gave no flag then, so the message names the column and says where it came from.
+    """
     existing = [str(c) for c in table.frame.columns]
     for option, column in columns.items():
         if column is None:
@@ -19,6 +23,13 @@ def require_columns(table: Table, **columns: str | None) -> None:
         if column not in table.frame.columns:
             hint = difflib.get_close_matches(column, existing, n=1)
             maybe = f" Did you mean '{hint[0]}'?" if hint else ""
+            if trained:
+                what = option.replace("_", " ")
+                raise DataError(
+                    f"{table.name} has no column '{column}', the {what} the model was trained "
+                    f"with; its columns are: {', '.join(existing)}.{maybe} Rename that column "
+                    f"to '{column}'."
+                )
             flag = "--" + option.replace("_", "-")
             raise DataError(
                 f"The {flag} '{column}' is not in {table.name}; its columns are: "

@@ -41,9 +41,13 @@ def label_strings(values: pd.Series) -> pd.Series:
     return values.map(lambda v: v if pd.isna(v) else str(v).strip())
 
 
-def text_examples(table: Table, text_column: str, label_column: str | None) -> TextExamples:
-    """Validate columns and values; skip (and report) rows with no usable text or label."""
-    require_columns(table, text_column=text_column, label_column=label_column)
+def text_examples(table: Table, text_column: str, label_column: str | None,
+                  trained: bool = False) -> TextExamples:
+    """Validate columns and values; skip (and report) rows with no usable text or label.
+
+    `trained`: the column names come from a trained model (evaluate/predict), not from flags.
+    """
+    require_columns(table, trained=trained, text_column=text_column, label_column=label_column)
     require_rows(table)
     frame = table.frame
     texts = frame[text_column]

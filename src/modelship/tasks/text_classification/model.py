@@ -92,7 +92,7 @@ class TextClassifier:
 
     def predict_table(self, table: Table) -> pd.DataFrame:
         """Every input column kept, plus `prediction` and `score`; rows without text left blank."""
-        examples = text_examples(table, self.settings.text_column, None)
+        examples = text_examples(table, self.settings.text_column, None, trained=True)
         probs = self.probabilities(examples.texts)
         out = table.frame.copy()
         prediction = pd.Series([None] * len(out), index=out.index, dtype="object")
@@ -108,7 +108,8 @@ class TextClassifier:
 
     def evaluate(self, data: Table) -> dict[str, Any]:
         """Metrics on labelled held-out data; labels never seen in training are reported, not scored."""
-        examples = text_examples(data, self.settings.text_column, self.settings.label_column)
+        examples = text_examples(data, self.settings.text_column, self.settings.label_column,
+                                 trained=True)
         known = set(self.labels)
         keep = [i for i, lab in enumerate(examples.labels) if lab in known]
         notes = list(examples.notes)
