@@ -22,7 +22,7 @@ def settings(**extra) -> RecommendationSettings:
 
 
 def test_missing_column_names_the_option_and_lists_columns():
-    with pytest.raises(DataError, match=r"--item-column 'movie' is not in clicks.csv; columns are: user, item"):
+    with pytest.raises(DataError, match=r"--item-column 'movie' is not in clicks.csv; its columns are: user, item"):
         load_interactions(table(pd.DataFrame({"user": [1], "item": [2]})),
                           RecommendationSettings(user_column="user", item_column="movie"))
 

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
+from modelship.data.columns import require_columns
 from modelship.data.readers import Table, read_table
 from modelship.errors import DataError, format_rows
 from modelship.tasks.recommendation.settings import RecommendationSettings
@@ -88,26 +89,13 @@ def id_strings(values: pd.Series) -> pd.Series:
     return values.map(lambda v: str(v).strip() if pd.notna(v) else None)
 
 
-def _require_column(table: Table, option: str, column: str) -> None:
-    if column not in table.frame.columns:
-        raise DataError(
-            f"The {option} '{column}' is not in {table.name}; columns are: "
-            f"{', '.join(map(str, table.frame.columns))}."
-        )
-
-
 def load_interactions(table: Table, settings: RecommendationSettings) -> Interactions:
     """Validate the interactions table and build ordered, deduplicated per-user histories."""
     frame = table.frame
     if len(frame) == 0:
         raise DataError(f"{table.name} has a header but no rows; it needs one row per interaction.")
-    options = [("--user-column", settings.user_column), ("--item-column", settings.item_column)]
-    if settings.time_column:
-        options.append(("--time-column", settings.time_column))
-    if settings.rating_column:
-        options.append(("--rating-column", settings.rating_column))
-    for option, column in options:
-        _require_column(table, option, column)
+    require_columns(table, user_column=settings.user_column, item_column=settings.item_column,
+                    time_column=settings.time_column, rating_column=settings.rating_column)
     notes = list(table.notes)
     users = id_strings(frame[settings.user_column])
     items = id_strings(frame[settings.item_column])
@@ -248,8 +236,7 @@ def load_titles(settings: RecommendationSettings) -> dict[str, str]:
     id_column = settings.item_id_column or settings.item_column
     if not settings.item_title_column:
         raise DataError("--items needs --item-title-column (the column with the item names).")
-    _require_column(table, "--item-id-column", id_column)
-    _require_column(table, "--item-title-column", settings.item_title_column)
+    require_columns(table, item_id_column=id_column, item_title_column=settings.item_title_column)
     ids = id_strings(table.frame[id_column])
     titles = table.frame[settings.item_title_column].astype("string")
     keep = ids.notna().to_numpy() & titles.notna().to_numpy()
