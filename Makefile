@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: setup
-	$(VENV)/bin/modelship demo
+	$(VENV)/bin/featureship demo
 
 test: setup
 	$(PY) -m pytest -q
@@ -30,4 +30,4 @@ bench: setup
 	$(PY) benchmarks/recommendation.py
 
 clean:
-	rm -rf $(VENV) modelship-demo .pytest_cache
+	rm -rf $(VENV) featureship-demo .pytest_cache

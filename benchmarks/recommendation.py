@@ -1,9 +1,9 @@
-"""Recommendation benchmark: MovieLens-100K, leave-one-out, baselines vs modelship's default.
+"""Recommendation benchmark: MovieLens-100K, leave-one-out, baselines vs featureship's default.
 
-    flock /tmp/modelship-cpu.lock .venv/bin/python benchmarks/recommendation.py [--data DIR]
+    flock /tmp/featureship-cpu.lock .venv/bin/python benchmarks/recommendation.py [--data DIR]
 
 In one process: popularity, item-kNN, `implicit` ALS and BPR (each lightly tuned on
-validation NDCG@10, the best setting then scored once on test) and modelship's default
+validation NDCG@10, the best setting then scored once on test) and featureship's default
 (`model="auto"`: every family that fits the data, chosen on validation). Protocol: per user,
 interactions sorted by time (ties by file order), last = test, previous = validation, rest =
 train; every item the user has not interacted with is ranked. Prints HR@10, NDCG@10, MRR@10
@@ -22,12 +22,12 @@ from pathlib import Path
 
 import torch
 
-from modelship.data.readers import read_table
-from modelship.progress import Reporter
-from modelship.tasks.recommendation.data import leave_one_out, load_interactions
-from modelship.tasks.recommendation.models import Validation, make
-from modelship.tasks.recommendation.settings import RecommendationSettings
-from modelship.tasks.recommendation.task import RecommendationTask, evaluate_split
+from featureship.data.readers import read_table
+from featureship.progress import Reporter
+from featureship.tasks.recommendation.data import leave_one_out, load_interactions
+from featureship.tasks.recommendation.models import Validation, make
+from featureship.tasks.recommendation.settings import RecommendationSettings
+from featureship.tasks.recommendation.task import RecommendationTask, evaluate_split
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT.parent / "shared" / "datasets" / "movielens-100k"
@@ -80,14 +80,14 @@ def main() -> None:
         print(f"  {name:<10} tuned over {len(grid)} setting(s): best {overrides or 'defaults'} "
               f"(valid NDCG@10 {v['ndcg@10']:.4f})", flush=True)
 
-    # modelship's default: the task itself, model="auto", chosen on validation (no refit, so
+    # featureship's default: the task itself, model="auto", chosen on validation (no refit, so
     # the test numbers are of the model that was selected)
     started = time.perf_counter()
     fitted = RecommendationTask().fit(table, RecommendationSettings(**base, refit=False),
                                       Reporter(enabled=False))
     auto_seconds = time.perf_counter() - started
     chosen = next(c for c in fitted.info["candidates"] if c["model"] == fitted.family)
-    rows.append((f"modelship ({fitted.family})", chosen["test"], chosen["train_seconds"], {}))
+    rows.append((f"featureship ({fitted.family})", chosen["test"], chosen["train_seconds"], {}))
 
     best_baseline = max((r for r in rows[:-1]), key=lambda r: r[1]["ndcg@10"])
     print(f"\nTest (leave-one-out), ratios to the best baseline ({best_baseline[0]}):")
@@ -96,7 +96,7 @@ def main() -> None:
         ratio = t["ndcg@10"] / best_baseline[1]["ndcg@10"]
         print(f"{name:<22}{t['hr@10']:>8.4f}{t['ndcg@10']:>9.4f}{t['mrr@10']:>8.4f}{ratio:>6.2f}x"
               f"{seconds:>9.1f}{t['rank_seconds']:>8.2f}")
-    print(f"\nmodelship auto tried {[c['model'] for c in fitted.info['candidates']]} in "
+    print(f"\nfeatureship auto tried {[c['model'] for c in fitted.info['candidates']]} in "
           f"{auto_seconds:.0f} s in all; chosen {fitted.family} "
           f"(valid NDCG@10 {chosen['valid']['ndcg@10']:.4f}, "
           f"best epoch {chosen['details'].get('best_epoch', '-')}).")

@@ -1,11 +1,11 @@
-"""Text classification: TF-IDF + logistic regression baseline vs modelship, in one process.
+"""Text classification: TF-IDF + logistic regression baseline vs featureship, in one process.
 
     .venv/bin/python benchmarks/text_classification.py                      # everything
     .venv/bin/python benchmarks/text_classification.py --datasets banking77 --modes baseline,finetune
 
 Data (../shared/datasets): (a) banking77 train.csv, stratified 80/20 split, seed 0;
 (b) womens-clothing-reviews, label `Recommended IND`, text = Title + Review Text, stratified
-80/20, seed 0. The 20% is passed to modelship as --validation (early stopping and candidate
+80/20, seed 0. The 20% is passed to featureship as --validation (early stopping and candidate
 selection see it, as the issue defines "validation"); the baseline is fit on the same 80%.
 Prints accuracy, macro-F1, training wall time, prediction throughput (texts/s), and ratios to
 the baseline; also the machine's measured bf16/fp32 matmul peak and the encoder's ceiling.
@@ -33,9 +33,9 @@ ROOT = Path(__file__).resolve().parents[1]
 DATASETS = ROOT.parent / "shared" / "datasets"
 sys.path.insert(0, str(ROOT / "src"))
 
-import modelship  # noqa: E402
-from modelship.data.splits import stratified_split  # noqa: E402
-from modelship.progress import Reporter  # noqa: E402
+import featureship  # noqa: E402
+from featureship.data.splits import stratified_split  # noqa: E402
+from featureship.progress import Reporter  # noqa: E402
 
 MINILM_GFLOP_PER_80_TOKENS = 1.8  # forward cost of one 80-token text (from the issue's profile)
 
@@ -66,14 +66,14 @@ def baseline(train: pd.DataFrame, valid: pd.DataFrame) -> dict:
             "train_s": seconds, "texts_per_s": rate}
 
 
-def run_modelship(train: pd.DataFrame, valid: pd.DataFrame, mode: str, workdir: Path, epochs: int | None) -> dict:
+def run_featureship(train: pd.DataFrame, valid: pd.DataFrame, mode: str, workdir: Path, epochs: int | None) -> dict:
     out = workdir / f"model-{mode}"
     t0 = time.perf_counter()
-    modelship.train("text-classification", data=train, validation=valid, output=out,
+    featureship.train("text-classification", data=train, validation=valid, output=out,
                             progress=Reporter(), text_column="text", label_column="category",
                             mode=mode, seed=0, epochs=epochs)
     seconds = time.perf_counter() - t0
-    loaded = modelship.load(out)  # measure the served path: a bundle loaded from disk
+    loaded = featureship.load(out)  # measure the served path: a bundle loaded from disk
     texts = valid["text"].tolist()
     loaded.predict(texts[:64])  # warm-up
     t0 = time.perf_counter()
@@ -103,7 +103,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--datasets", default="banking77,reviews")
     parser.add_argument("--modes", default="baseline,head,finetune")
-    parser.add_argument("--epochs", type=int, default=None, help="fine-tuning epochs (default: modelship's)")
+    parser.add_argument("--epochs", type=int, default=None, help="fine-tuning epochs (default: featureship's)")
     parser.add_argument("--reviews-epochs", type=int, default=2)
     parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "out" / "text_classification.json")
     args = parser.parse_args()
@@ -124,7 +124,7 @@ def main() -> None:
                     rows[mode] = baseline(train, valid)
                 else:
                     epochs = args.reviews_epochs if (name == "reviews" and mode == "finetune") else args.epochs
-                    rows[mode] = run_modelship(train, valid, mode, Path(tmp) / name, epochs)
+                    rows[mode] = run_featureship(train, valid, mode, Path(tmp) / name, epochs)
                 console.print(f"{mode}: {rows[mode]}")
             results["runs"][name] = rows
             base = rows.get("baseline")
@@ -135,7 +135,7 @@ def main() -> None:
                 def ratio(key: str, r: dict = r, base: dict | None = base) -> str:
                     return f"{r[key] / base[key]:.3f}" if base else "-"
 
-                table.add_row("TF-IDF+LR" if mode == "baseline" else f"modelship {mode}",
+                table.add_row("TF-IDF+LR" if mode == "baseline" else f"featureship {mode}",
                               f"{r['accuracy']:.4f}", f"{r['macro_f1']:.4f}", f"{r['train_s']:.1f}",
                               f"{r['texts_per_s']:.0f}", ratio("accuracy"), ratio("macro_f1"),
                               ratio("texts_per_s"), str(r.get("chosen") or ""))

@@ -18,7 +18,7 @@ def text_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
         pytest.skip(f"banking77 is not at {source}; the shared datasets folder is missing")
     import pandas as pd
 
-    from modelship.api import train
+    from featureship.api import train
 
     frame = pd.read_csv(source)
     intents = list(dict.fromkeys(frame["category"]))[:15]

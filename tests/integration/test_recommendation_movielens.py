@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-import modelship
+import featureship
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "datasets" / "movielens-100k"
 pytestmark = pytest.mark.skipif(
@@ -25,7 +25,7 @@ TITLES = dict(items=str(DATA / "movies.csv"), item_id_column="movie_id", item_ti
 @pytest.mark.slow
 def test_auto_picks_a_model_that_beats_popularity(tmp_path):
     # a reduced SASRec budget keeps this under ~3 minutes on 2 cores; the full run is the benchmark
-    model = modelship.train("recommendation", data=DATA / "ratings.csv", output=tmp_path / "ml",
+    model = featureship.train("recommendation", data=DATA / "ratings.csv", output=tmp_path / "ml",
                             rating_column="rating", time_budget_s=75.0, **COLUMNS, **TITLES)
     candidates = {c["model"]: c for c in model.manifest["candidates"]}
     assert set(candidates) == {"popularity", "itemknn", "als", "bpr", "sasrec"}
@@ -35,7 +35,7 @@ def test_auto_picks_a_model_that_beats_popularity(tmp_path):
     assert model.metrics["test_ndcg@10"] > 1.5 * candidates["popularity"]["test"]["ndcg@10"]
     assert candidates["sasrec"]["test"]["ndcg@10"] > 0.07
     assert 0.7 < model.metrics["rating_rmse"] < model.metrics["rating_rmse_global_mean"]
-    answer = modelship.load(tmp_path / "ml").recommend(user=1, k=5)
+    answer = featureship.load(tmp_path / "ml").recommend(user=1, k=5)
     assert answer["fallback"] is False and all("title" in i for i in answer["items"])
     report = (tmp_path / "ml" / "report.html").read_text()
     assert "Popularity bias" in report and "data:image/png;base64" in report
@@ -49,7 +49,7 @@ def test_itemknn_on_movielens_ranks_all_users_fast_and_evaluates_held_out(tmp_pa
     ordered = ratings.reset_index().sort_values(["user_id", "timestamp", "index"], kind="stable")
     held_out = ordered.groupby("user_id").tail(1)
     train = ratings.drop(index=held_out["index"])
-    model = modelship.train("recommendation", data=train, output=tmp_path / "knn", model="itemknn",
+    model = featureship.train("recommendation", data=train, output=tmp_path / "knn", model="itemknn",
                             **COLUMNS)
     started = time.perf_counter()
     table = model.recommend_table("all", k=10)

@@ -7,12 +7,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-import modelship
+import featureship
 
-pytest.importorskip("modelship.serving.app", reason="the REST server module is not in this checkout")
+pytest.importorskip("featureship.serving.app", reason="the REST server module is not in this checkout")
 from fastapi.testclient import TestClient  # noqa: E402
 
-from modelship.serving.app import ServerSettings, create_app  # noqa: E402
+from featureship.serving.app import ServerSettings, create_app  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +27,7 @@ def client(tmp_path_factory: pytest.TempPathFactory):
     items = root / "items.csv"
     pd.DataFrame({"item": sorted(frame["item"].unique())}).assign(
         name=lambda f: "Title of " + f["item"]).to_csv(items, index=False)
-    modelship.train("recommendation", data=frame, output=root / "recs", user_column="user",
+    featureship.train("recommendation", data=frame, output=root / "recs", user_column="user",
                     item_column="item", model="itemknn", items=str(items), item_title_column="name")
     with TestClient(create_app([Path(root / "recs")], ServerSettings())) as test_client:
         yield test_client

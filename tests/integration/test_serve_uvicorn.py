@@ -1,4 +1,4 @@
-"""`modelship serve` as a real process: uvicorn on a free port, real HTTP, clean shutdown."""
+"""`featureship serve` as a real process: uvicorn on a free port, real HTTP, clean shutdown."""
 
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ def server(
     port = _free_port()
     log = tmp_path / "server.log"
     command = [
-        sys.executable, "-m", "modelship", "serve", str(text_bundle),
+        sys.executable, "-m", "featureship", "serve", str(text_bundle),
         "--host", "127.0.0.1", "--port", str(port), "--max-batch", str(MAX_BATCH),
     ]  # fmt: skip
     with log.open("wb") as sink:

@@ -14,10 +14,10 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-import modelship
-from modelship.cli import app
-from modelship.data import Table
-from modelship.errors import BundleError
+import featureship
+from featureship.cli import app
+from featureship.data import Table
+from featureship.errors import BundleError
 
 DATASETS = Path(__file__).resolve().parents[2].parent / "shared" / "datasets"
 BANKING = DATASETS / "banking77" / "train.csv"
@@ -43,12 +43,12 @@ def test_evaluate_json_on_held_out_rows(text_bundle, tmp_path):
     assert 0.6 < metrics["accuracy"] <= 1.0
     assert 0.6 < metrics["macro_f1"] <= 1.0
     assert metrics["n"] == len(held_out) > 100
-    assert set(metrics["per_class"]) == set(modelship.load(text_bundle).labels)
+    assert set(metrics["per_class"]) == set(featureship.load(text_bundle).labels)
 
 
 @needs_data
 def test_evaluate_reports_unseen_labels_and_scores_the_rest(text_bundle):
-    model = modelship.load(text_bundle)
+    model = featureship.load(text_bundle)
     known = banking_subset(15, 5, skip=40)
     unseen = banking_subset(20, 3, skip=0)
     unseen = unseen[~unseen["category"].isin(model.labels)]
@@ -84,9 +84,9 @@ def test_predict_csv_keeps_every_column(text_bundle, tmp_path):
 @needs_data
 def test_predict_never_overwrites_a_users_prediction_column(text_bundle):
     frame = banking_subset(2, 2, skip=40).assign(prediction="mine", score=1)
-    out = modelship.load(text_bundle).predict_table(Table(frame, Path("t.csv")))
+    out = featureship.load(text_bundle).predict_table(Table(frame, Path("t.csv")))
     assert out["prediction"].tolist() == ["mine"] * len(frame)
-    assert out["modelship_prediction"].notna().all() and "modelship_score" in out
+    assert out["featureship_prediction"].notna().all() and "featureship_score" in out
 
 
 @needs_data
@@ -104,10 +104,10 @@ def test_bundle_round_trip_and_tamper(text_bundle, tmp_path):
     import shutil
 
     texts = ["I lost my card", "how long does a transfer take", "my top up failed"]
-    first = modelship.load(text_bundle).predict(texts)
+    first = featureship.load(text_bundle).predict(texts)
     copy = tmp_path / "copy"
     shutil.copytree(text_bundle, copy)
-    assert modelship.load(copy).predict(texts) == first
+    assert featureship.load(copy).predict(texts) == first
     manifest = json.loads((copy / "manifest.json").read_text())
     assert manifest["task"] == "text-classification" and manifest["seed"] == 0
     assert manifest["model"]["encoder"]["sha256"] == "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
@@ -118,7 +118,7 @@ def test_bundle_round_trip_and_tamper(text_bundle, tmp_path):
         handle.seek(-4, os.SEEK_END)
         handle.write(b"\x00\x01\x02\x03")
     with pytest.raises(BundleError, match="weights.safetensors does not match its sha256"):
-        modelship.load(copy)
+        featureship.load(copy)
 
 
 @needs_data
@@ -137,7 +137,7 @@ def test_cli_train_errors_are_messages_not_tracebacks(tmp_path):
 @needs_data
 def test_reviews_subset_with_empty_texts(tmp_path):
     raw = pd.read_csv(REVIEWS).head(500)
-    model = modelship.train("text-classification", data=raw, output=tmp_path / "reviews",
+    model = featureship.train("text-classification", data=raw, output=tmp_path / "reviews",
                             text_column="Review Text", label_column="Recommended IND", mode="head")
     assert set(model.labels) == {"0", "1"}
     notes = model.manifest["data"]["notes"]
@@ -147,8 +147,8 @@ def test_reviews_subset_with_empty_texts(tmp_path):
     assert model.manifest["chosen"] in {"frozen embedding", "tfidf", "frozen hybrid"}
 
 
-def _modelship_cli() -> list[str]:
-    return [str(Path(sys.executable).parent / "modelship")]
+def _featureship_cli() -> list[str]:
+    return [str(Path(sys.executable).parent / "featureship")]
 
 
 @needs_data
@@ -157,7 +157,7 @@ def test_finetune_resumes_after_a_kill(tmp_path):
     """Kill a fine-tuning run after its first checkpoint; --resume continues from epoch 2."""
     banking_subset(4, 24).to_csv(tmp_path / "train.csv", index=False)
     output = tmp_path / "tuned"
-    command = _modelship_cli() + [
+    command = _featureship_cli() + [
         "train", "text-classification", "--data", str(tmp_path / "train.csv"), "--text-column", "text",
         "--label-column", "category", "--output", str(output), "--mode", "finetune", "--epochs", "6",
         "--max-length", "32", "--batch-size", "16",
@@ -183,7 +183,7 @@ def test_finetune_resumes_after_a_kill(tmp_path):
                              env=env, timeout=600)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert f"resumed from the checkpoint after epoch {done}" in resumed.stderr
-    model = modelship.load(output)
+    model = featureship.load(output)
     history = model.manifest["training"]["history"]
     assert [h["epoch"] for h in history][:done + 1] == list(range(1, done + 2))
     assert model.manifest["training"]["resumed_from_epoch"] == done
@@ -198,7 +198,7 @@ def test_same_seed_same_model_and_local_encoder_folder(tmp_path):
     """A local Hugging Face folder works as --encoder, and a seed reproduces the run exactly."""
     import shutil
 
-    from modelship.nn.encoder import resolve_encoder
+    from featureship.nn.encoder import resolve_encoder
 
     local = tmp_path / "my-encoder"
     shutil.copytree(resolve_encoder(None).path, local)
@@ -206,7 +206,7 @@ def test_same_seed_same_model_and_local_encoder_folder(tmp_path):
     texts = ["I lost my card", "the ATM kept my card"]
     runs = []
     for name in ("a", "b"):
-        model = modelship.train("text-classification", data=frame, output=tmp_path / name, mode="head",
+        model = featureship.train("text-classification", data=frame, output=tmp_path / name, mode="head",
                                 text_column="text", label_column="category", encoder=str(local), seed=3)
         runs.append(model.predict(texts))
         assert model.manifest["model"]["encoder"]["name"] == str(local)

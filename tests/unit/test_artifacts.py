@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from modelship.artifacts import read_manifest, write_bundle
-from modelship.errors import BundleError
+from featureship.artifacts import read_manifest, write_bundle
+from featureship.errors import BundleError
 
 
 def _write(output, payload=b"weights"):
@@ -43,7 +43,7 @@ def test_missing_file_is_refused_by_name(tmp_path):
 
 def test_folder_without_manifest(tmp_path):
     (tmp_path / "x").mkdir()
-    with pytest.raises(BundleError, match="not a modelship bundle: manifest.json is missing"):
+    with pytest.raises(BundleError, match="not a featureship bundle: manifest.json is missing"):
         read_manifest(tmp_path / "x")
 
 
@@ -60,7 +60,7 @@ def test_refuses_to_write_into_a_foreign_folder(tmp_path):
     target = tmp_path / "photos"
     target.mkdir()
     (target / "cat.jpg").write_bytes(b"meow")
-    with pytest.raises(BundleError, match="non-empty folder that is not a modelship bundle"):
+    with pytest.raises(BundleError, match="non-empty folder that is not a featureship bundle"):
         _write(target)
     assert (target / "cat.jpg").read_bytes() == b"meow"
 
@@ -87,7 +87,7 @@ def test_a_foreign_manifest_json_does_not_make_a_bundle(tmp_path):
     site.mkdir()
     (site / "manifest.json").write_text('{"name": "my pwa"}')
     (site / "index.html").write_text("<html>")
-    with pytest.raises(BundleError, match="not a modelship bundle"):
+    with pytest.raises(BundleError, match="not a featureship bundle"):
         _write(site)
     assert (site / "index.html").read_text() == "<html>"
 
@@ -97,3 +97,16 @@ def test_files_added_after_training_are_refused(tmp_path):
     (out / "added_tokens.json").write_text("{}")
     with pytest.raises(BundleError, match="does not list: added_tokens.json"):
         read_manifest(out)
+
+
+def test_bundle_written_under_the_old_name_still_loads(tmp_path):
+    # Bundles from before the rename carry format "modelship-bundle"; they load, and a new
+    # write uses the new marker.
+    out = _write(tmp_path / "model")
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["format"] == "featureship-bundle"
+    manifest["format"] = "modelship-bundle"
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    assert read_manifest(out)["format"] == "modelship-bundle"
+    rewritten = _write(out)
+    assert json.loads((rewritten / "manifest.json").read_text())["format"] == "featureship-bundle"

@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from modelship.data.readers import Table
-from modelship.errors import DataError
-from modelship.tasks.text_classification.data import check_trainable, label_strings, text_examples
+from featureship.data.readers import Table
+from featureship.errors import DataError
+from featureship.tasks.text_classification.data import check_trainable, label_strings, text_examples
 
 
 def table(frame: pd.DataFrame, name: str = "tickets.csv") -> Table:

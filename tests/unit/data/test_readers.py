@@ -7,8 +7,8 @@ import json
 import pandas as pd
 import pytest
 
-from modelship.data.readers import read_table
-from modelship.errors import DataError
+from featureship.data.readers import read_table
+from featureship.errors import DataError
 
 
 @pytest.fixture

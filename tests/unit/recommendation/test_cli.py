@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from modelship.cli import app
+from featureship.cli import app
 
 
 @pytest.fixture(scope="module")

@@ -7,10 +7,10 @@ from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from modelship.data.readers import Table
-from modelship.errors import DataError
-from modelship.tasks.recommendation.data import leave_one_out, load_interactions
-from modelship.tasks.recommendation.settings import RecommendationSettings
+from featureship.data.readers import Table
+from featureship.errors import DataError
+from featureship.tasks.recommendation.data import leave_one_out, load_interactions
+from featureship.tasks.recommendation.settings import RecommendationSettings
 
 
 def table(frame: pd.DataFrame) -> Table:

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import modelship
-from modelship.tasks.recommendation import UnknownItemError
+import featureship
+from featureship.tasks.recommendation import UnknownItemError
 
 FAMILIES = ["popularity", "itemknn", "als", "bpr", "sasrec"]
 
@@ -19,7 +19,7 @@ def bundles(frame: pd.DataFrame, fast: dict, tmp_path_factory: pytest.TempPathFa
     root = tmp_path_factory.mktemp("bundles")
     out = {}
     for name in FAMILIES:
-        modelship.train("recommendation", data=frame, output=root / name, user_column="user",
+        featureship.train("recommendation", data=frame, output=root / name, user_column="user",
                         item_column="item", time_column="ts", model=name, **fast)
         out[name] = root / name
     return out
@@ -27,11 +27,11 @@ def bundles(frame: pd.DataFrame, fast: dict, tmp_path_factory: pytest.TempPathFa
 
 @pytest.mark.parametrize("name", FAMILIES)
 def test_bundle_round_trip_gives_the_same_answers(bundles, name):
-    model = modelship.load(bundles[name])
+    model = featureship.load(bundles[name])
     assert model.manifest["model"] == name
     assert model.manifest["task"] == "recommendation"
     assert len(model.manifest["data_fingerprint"]) == 64
-    again = modelship.load(bundles[name])
+    again = featureship.load(bundles[name])
     for query in ({"user": "a-user3"}, {"history": ["b4", "b5"]}):
         assert model.recommend(**query, k=5) == again.recommend(**query, k=5)
     assert model.similar("a1", k=3) == again.similar("a1", k=3)
@@ -42,7 +42,7 @@ def test_bundle_round_trip_gives_the_same_answers(bundles, name):
 
 @pytest.mark.parametrize("name", [n for n in FAMILIES if n != "popularity"])
 def test_recommends_only_within_the_users_group(bundles, name):
-    model = modelship.load(bundles[name])
+    model = featureship.load(bundles[name])
     # the sequential model puts its mass on the next step or two of the walk, not the group
     k = 2 if name == "sasrec" else 5
     for user, group in (("a-user0", "a"), ("b-user7", "b"), ("a-user21", "a")):
@@ -55,13 +55,13 @@ def test_recommends_only_within_the_users_group(bundles, name):
 
 
 def test_sasrec_learns_what_comes_next(bundles):
-    model = modelship.load(bundles["sasrec"])
+    model = featureship.load(bundles["sasrec"])
     top = [e["item"] for e in model.recommend(history=["a3", "a4", "a5", "a6"], k=3)["items"]]
     assert "a7" in top, top
 
 
 def test_popularity_recommends_the_most_popular_unseen_item(bundles, frame):
-    model = modelship.load(bundles["popularity"])
+    model = featureship.load(bundles["popularity"])
     counts = frame.drop_duplicates(["user", "item"])["item"].value_counts()
     seen = set(frame.loc[frame.user == "a-user0", "item"])
     best_count = max(c for i, c in counts.items() if i not in seen)
@@ -71,7 +71,7 @@ def test_popularity_recommends_the_most_popular_unseen_item(bundles, frame):
 
 @pytest.mark.parametrize("name", FAMILIES)
 def test_seen_items_are_never_recommended(bundles, frame, name):
-    model = modelship.load(bundles[name])
+    model = featureship.load(bundles[name])
     table = model.recommend_table("all", k=15)
     seen = set(zip(frame.user, frame.item, strict=False))
     assert not any((u, i) in seen for u, i in zip(table.user, table.item, strict=False))
@@ -81,14 +81,14 @@ def test_seen_items_are_never_recommended(bundles, frame, name):
 
 
 def test_unknown_user_gets_the_popularity_fallback(bundles):
-    model = modelship.load(bundles["itemknn"])
+    model = featureship.load(bundles["itemknn"])
     answer = model.recommend(user="nobody", k=4)
     assert answer["fallback"] is True and len(answer["items"]) == 4
     assert model.recommend(user="a-user1", k=4)["fallback"] is False
 
 
 def test_history_of_unknown_items_is_ignored_and_reported(bundles):
-    model = modelship.load(bundles["sasrec"])
+    model = featureship.load(bundles["sasrec"])
     answer = model.recommend(history=["zz1", "zz2"], k=3)
     assert answer["fallback"] is True and answer["ignored_items"] == ["zz1", "zz2"]
     mixed = model.recommend(history=["a2", "nope"], k=3)
@@ -98,7 +98,7 @@ def test_history_of_unknown_items_is_ignored_and_reported(bundles):
 
 def test_integer_ids_are_accepted(tmp_path):
     frame = pd.DataFrame({"u": [1, 1, 1, 2, 2, 2, 3, 3, 3], "i": [10, 11, 12, 10, 11, 13, 11, 12, 13]})
-    model = modelship.train("recommendation", data=frame, output=tmp_path / "m", user_column="u",
+    model = featureship.train("recommendation", data=frame, output=tmp_path / "m", user_column="u",
                             item_column="i", model="itemknn")
     answer = model.recommend(user=1, k=2)
     assert answer["items"][0]["item"] == "13" and answer["fallback"] is False
@@ -106,13 +106,13 @@ def test_integer_ids_are_accepted(tmp_path):
 
 
 def test_unknown_item_in_similar_is_a_clear_error(bundles):
-    model = modelship.load(bundles["itemknn"])
+    model = featureship.load(bundles["itemknn"])
     with pytest.raises(UnknownItemError, match="Item 'nope' is not in this model's catalogue"):
         model.similar("nope")
 
 
 def test_evaluate_on_held_out_interactions(bundles, frame):
-    model = modelship.load(bundles["itemknn"])
+    model = featureship.load(bundles["itemknn"])
     unseen = {u: next(f"{u[0]}{i}" for i in range(20) if f"{u[0]}{i}" not in
                       set(frame.loc[frame.user == u, "item"])) for u in ("a-user0", "b-user0")}
     held_out = pd.DataFrame({"user": ["a-user0", "b-user0", "stranger", "a-user1"],
@@ -123,7 +123,7 @@ def test_evaluate_on_held_out_interactions(bundles, frame):
 
 
 def test_manifest_lists_candidates_and_metrics(bundles):
-    manifest = modelship.load(bundles["sasrec"]).manifest
+    manifest = featureship.load(bundles["sasrec"]).manifest
     assert [c["model"] for c in manifest["candidates"]] == ["popularity", "sasrec"]
     for key in ("valid_ndcg@10", "test_ndcg@10", "test_hr@5", "test_mrr@20", "test_coverage@10"):
         assert 0.0 <= manifest["metrics"][key] <= 1.0
@@ -131,15 +131,15 @@ def test_manifest_lists_candidates_and_metrics(bundles):
 
 
 def test_sasrec_without_time_is_refused(frame, tmp_path):
-    from modelship.errors import SettingsError
+    from featureship.errors import SettingsError
 
     with pytest.raises(SettingsError, match="--time-column"):
-        modelship.train("recommendation", data=frame, output=tmp_path / "x", user_column="user",
+        featureship.train("recommendation", data=frame, output=tmp_path / "x", user_column="user",
                         item_column="item", model="sasrec")
 
 
 def test_auto_without_time_skips_sasrec_and_picks_a_personal_model(frame, fast, tmp_path):
-    model = modelship.train("recommendation", data=frame, output=tmp_path / "auto",
+    model = featureship.train("recommendation", data=frame, output=tmp_path / "auto",
                             user_column="user", item_column="item", rating_column="stars", **fast)
     tried = [c["model"] for c in model.manifest["candidates"]]
     assert tried == ["popularity", "itemknn", "als", "bpr"]

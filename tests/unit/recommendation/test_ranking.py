@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from modelship.evaluation.ranking import coverage, metrics_from_ranks, target_ranks, top_k
+from featureship.evaluation.ranking import coverage, metrics_from_ranks, target_ranks, top_k
 
 
 def test_target_rank_counts_better_and_tied_items():

@@ -13,8 +13,8 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from modelship.errors import BundleError, ModelshipError, SettingsError
-from modelship.serving import ServerSettings, create_app
+from featureship.errors import BundleError, FeatureshipError, SettingsError
+from featureship.serving import ServerSettings, create_app
 
 MAX_BATCH = 8
 MAX_TEXT_CHARS = 300
@@ -167,18 +167,18 @@ def test_recommend_on_a_text_model_is_400_naming_its_endpoints(client: TestClien
 # ---- model failures ----------------------------------------------------------------------------
 
 
-class _UnknownThing(ModelshipError):
+class _UnknownThing(FeatureshipError):
     status_code = 404
 
 
-class UnknownItemError(ModelshipError):
+class UnknownItemError(FeatureshipError):
     """Named like the recommender's own, which the server maps to 404 by name."""
 
 
 @pytest.mark.parametrize(
     ("error", "status", "phrase"),
     [
-        (ModelshipError("that text is not usable"), 422, "that text is not usable"),
+        (FeatureshipError("that text is not usable"), 422, "that text is not usable"),
         (_UnknownThing("no such thing"), 404, "no such thing"),
         (UnknownItemError("no such item"), 404, "no such item"),
         (RuntimeError("secret internals"), 500, "Internal server error"),
@@ -242,8 +242,8 @@ def _count(text: str, prefix: str) -> float:
 
 
 def test_metrics_count_requests_per_model(client: TestClient) -> None:
-    ok = 'modelship_requests_total{model="intent",endpoint="predict",status="200"}'
-    bad = 'modelship_request_errors_total{model="intent",endpoint="predict"}'
+    ok = 'featureship_requests_total{model="intent",endpoint="predict",status="200"}'
+    bad = 'featureship_request_errors_total{model="intent",endpoint="predict"}'
     before = client.get("/metrics").text
     client.post(PREDICT, json={"inputs": ["card not working"]})
     client.post(PREDICT, json={"inputs": []})
@@ -253,8 +253,8 @@ def test_metrics_count_requests_per_model(client: TestClient) -> None:
     after = response.text
     assert _count(after, ok) == _count(before, ok) + 1
     assert _count(after, bad) == _count(before, bad) + 1
-    assert 'modelship_request_duration_seconds_count{model="intent",endpoint="predict"}' in after
-    assert "modelship_models_loaded 1" in after
+    assert 'featureship_request_duration_seconds_count{model="intent",endpoint="predict"}' in after
+    assert "featureship_models_loaded 1" in after
 
 
 def test_openapi_documents_request_and_response_models(client: TestClient) -> None:

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from modelship.config import build_settings, load_settings_file
-from modelship.errors import ModelshipError, SettingsError
-from modelship.nn import encoder as enc
-from modelship.tasks import get_task
-from modelship.tasks.text_classification import TextClassificationSettings
+from featureship.config import build_settings, load_settings_file
+from featureship.errors import FeatureshipError, SettingsError
+from featureship.nn import encoder as enc
+from featureship.tasks import get_task
+from featureship.tasks.text_classification import TextClassificationSettings
 
 
 def test_unknown_setting_names_the_allowed_ones():
@@ -43,7 +43,7 @@ def test_default_encoder_is_the_official_revision():
 
 def test_default_encoder_with_other_weights_is_refused(monkeypatch):
     monkeypatch.setattr(enc, "weights_sha256", lambda folder: "0" * 64)
-    with pytest.raises(ModelshipError, match="do not match the official all-MiniLM-L6-v2 revision.*Refusing"):
+    with pytest.raises(FeatureshipError, match="do not match the official all-MiniLM-L6-v2 revision.*Refusing"):
         enc.resolve_encoder(None)
 
 
@@ -61,7 +61,7 @@ def test_offline_hub_name_is_a_clear_error(monkeypatch):
 def test_resume_in_head_mode_is_refused(tmp_path):
     import pandas as pd
 
-    from modelship.api import train
+    from featureship.api import train
 
     frame = pd.DataFrame({"text": ["a b", "c d", "e f", "g h"], "label": ["x", "x", "y", "y"]})
     with pytest.raises(SettingsError, match="--mode head has nothing to resume"):
@@ -72,8 +72,8 @@ def test_resume_in_head_mode_is_refused(tmp_path):
 def test_validation_without_known_labels_is_a_data_error(tmp_path):
     import pandas as pd
 
-    from modelship.api import train
-    from modelship.errors import DataError
+    from featureship.api import train
+    from featureship.errors import DataError
 
     frame = pd.DataFrame({"text": ["a b", "c d", "e f", "g h"], "label": ["x", "x", "y", "y"]})
     other = pd.DataFrame({"text": ["i j"], "label": ["z"]})

@@ -1,0 +1,148 @@
+"""Error responses: every failure answers `{"detail": "<a sentence a person can act on>"}`.
+
+- request body errors (bad JSON, wrong schema) → 422, with `errors` listing each problem;
+- a `FeatureshipError` raised by a model → its `status_code` attribute if any, 404 for an
+  `UnknownItemError`, else 422;
+- anything unexpected → 500 with a generic message; the traceback goes to the server log.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError, ResponseValidationError
+from fastapi.responses import JSONResponse
+
+from featureship.errors import FeatureshipError
+
+logger = logging.getLogger("featureship.serving")
+
+INTERNAL_ERROR = (
+    "Internal server error while answering this request; the details are in the server log. "
+    "The server is still running."
+)
+
+# Shown after a schema error so the caller sees a body that works.
+_EXAMPLES = {
+    "predict": '{"inputs": ["a text", "another text"]}',
+    "recommend": '{"user": 196, "k": 10} or {"history": [50, 172], "k": 10}',
+    "similar": '{"item": 50, "k": 10}',
+}
+_SHOWN_PROBLEMS = 3
+# FeatureshipError subclasses that mean "no such thing" (404) when they carry no `status_code`.
+_NOT_FOUND_ERRORS = {"UnknownItemError", "UnknownUserError"}
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _request_invalid)
+    app.add_exception_handler(FeatureshipError, _model_error)
+    app.add_exception_handler(ResponseValidationError, _response_invalid)
+    app.add_exception_handler(Exception, _unexpected)
+
+
+def describe_problems(errors: list[dict[str, Any]], endpoint: str) -> str:
+    """One readable paragraph for pydantic's error list, e.g.
+    "Invalid request body: 'inputs' should be a valid list (got "text"). Expected a body like ..."
+    """
+    if any(e.get("type") == "json_invalid" for e in errors):
+        error = next(e for e in errors if e.get("type") == "json_invalid")
+        reason = (error.get("ctx") or {}).get("error", "syntax error")
+        where = error["loc"][-1] if len(error.get("loc", ())) > 1 else "?"
+        sentence = f"The request body is not valid JSON ({reason} at character {where})."
+    else:
+        parts = [_describe(e) for e in errors[:_SHOWN_PROBLEMS]]
+        more = len(errors) - _SHOWN_PROBLEMS
+        sentence = "Invalid request body: " + "; ".join(parts)
+        sentence += f" (and {more} more problems)." if more > 0 else "."
+    example = _EXAMPLES.get(endpoint)
+    return sentence + (f" Expected a JSON body like {example}." if example else "")
+
+
+def _describe(error: dict[str, Any]) -> str:
+    path = _path(error.get("loc", ()))
+    kind, message, value = error.get("type", ""), str(error.get("msg", "")), error.get("input")
+    if not path:  # the body as a whole
+        if kind == "missing":
+            return "the body is empty; send a JSON object"
+        if kind in ("model_attributes_type", "dict_type", "model_type"):
+            if isinstance(value, (bytes, str)):
+                return "the body must be a JSON object sent with 'Content-Type: application/json'"
+            return f"the body must be a JSON object, not {_json_type(value)}"
+        return message.removeprefix("Value error, ")
+    if kind == "missing":
+        return f"the field '{path}' is required"
+    if kind == "extra_forbidden":
+        return f"'{path}' is not a field of this request"
+    if message.startswith("Value error, "):  # our own validators already say what was wrong
+        return f"'{path}': {message.removeprefix('Value error, ')}"
+    # pydantic's "Input should be a valid list" reads better as "'inputs' should be a valid list"
+    message = message.replace(" after validation", "")
+    for subject in ("Input ", "List ", "String ", "Value "):
+        if message.startswith(subject):
+            message = message[len(subject) :]
+            break
+    got = "" if kind.startswith("too_") else f" (got {_short(value)})"
+    return f"'{path}' {message}{got}"
+
+
+def _path(loc: tuple[Any, ...] | list[Any]) -> str:
+    text = ""
+    for part in loc[1:] if loc and loc[0] == "body" else loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _json_type(value: Any) -> str:
+    names = {
+        str: "a string",
+        list: "an array",
+        int: "a number",
+        float: "a number",
+        bool: "a boolean",
+        type(None): "null",
+    }
+    return names.get(type(value), type(value).__name__)
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = json.dumps(value, default=str, ensure_ascii=False)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _endpoint(request: Request) -> str:
+    return request.url.path.rstrip("/").rsplit("/", 1)[-1]
+
+
+async def _request_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+    errors = list(exc.errors())
+    # The caller's own input is left out: it can be megabytes, and they already have it.
+    listed = [
+        {"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")} for e in errors
+    ]
+    return JSONResponse(
+        {"detail": describe_problems(errors, _endpoint(request)), "errors": listed},
+        status_code=422,
+    )
+
+
+async def _model_error(request: Request, exc: Exception) -> JSONResponse:
+    status = getattr(exc, "status_code", None)
+    if not isinstance(status, int) or not 400 <= status < 500:
+        # Matched by name so the server need not import any task (tasks never import the server).
+        not_found = any(cls.__name__ in _NOT_FOUND_ERRORS for cls in type(exc).__mro__)
+        status = 404 if not_found else 422
+    return JSONResponse({"detail": str(exc)}, status_code=status)
+
+
+async def _response_invalid(request: Request, exc: Exception) -> JSONResponse:
+    # The model returned something that does not fit the documented response: a server bug.
+    logger.error("response for %s does not match its schema: %s", request.url.path, exc)
+    return JSONResponse({"detail": INTERNAL_ERROR}, status_code=500)
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    logger.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    return JSONResponse({"detail": INTERNAL_ERROR}, status_code=500)

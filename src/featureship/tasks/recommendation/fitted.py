@@ -1,0 +1,269 @@
+"""The trained recommender: recommend / similar / evaluate, and its bundle files.
+
+Bundle files (no pickle anywhere; ids and settings are JSON):
+    weights.safetensors   model.* (the family's tensors), history.* (every user's seen items,
+                          time-ordered, CSR), fallback.counts (popularity for cold start)
+    ids.json              user and item ids by index;  titles.json  item id -> title
+    model.json            family name and its config;  metrics.json, report.html
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+from safetensors.numpy import load_file, save_file
+
+from featureship.artifacts import write_json
+from featureship.data.readers import Table
+from featureship.errors import DataError, FeatureshipError, SettingsError
+from featureship.evaluation.ranking import (
+    DEFAULT_KS,
+    coverage,
+    metrics_from_ranks,
+    target_ranks,
+    top_k,
+)
+from featureship.tasks.recommendation.data import Sequences, id_strings
+from featureship.tasks.recommendation.models import Recommender, restore
+from featureship.tasks.recommendation.settings import RecommendationSettings
+
+
+class UnknownItemError(FeatureshipError):
+    """An item id the model has never seen (the server answers 404)."""
+
+
+class RecommendationModel:
+    task: ClassVar[str] = "recommendation"
+
+    def __init__(self, settings: RecommendationSettings, family: str, recommender: Recommender,
+                 users: list[str], items: list[str], history: Sequences, fallback: np.ndarray,
+                 titles: dict[str, str], info: dict[str, Any]) -> None:
+        self.settings = settings
+        self.family = family
+        self.recommender = recommender
+        self.users, self.items = users, items
+        self.user_index = {u: j for j, u in enumerate(users)}
+        self.item_index = {i: j for j, i in enumerate(items)}
+        self.history = history
+        self.fallback = fallback  # popularity counts over all interactions (cold start)
+        self.titles = titles
+        self.info = info  # metrics, candidates, fingerprint, notes, report data
+
+    # -- serving ---------------------------------------------------------------------------
+    def recommend(self, user: Any = None, history: list[Any] | None = None, k: int = 10,
+                  include_seen: bool = False) -> dict[str, Any]:
+        """Top-k items for a known user, or for an anonymous session's item history.
+
+        >>> model.recommend(user=42, k=3)["items"][0]
+        {'item': '50', 'score': 7.1, 'title': 'Star Wars (1977)'}
+        """
+        if (user is None) == (history is None):
+            raise SettingsError("Give either a user id or a history of item ids, not both or neither.")
+        k = _check_k(k)
+        ignored: list[str] = []
+        if user is not None:
+            index = self.user_index.get(str(user).strip())
+            if index is None:
+                return self._fallback_answer(k, [], ignored)
+            seen = self.history[index]
+            scores = self.recommender.score(Sequences.from_lists([seen]), np.array([index]))[0]
+        else:
+            if isinstance(history, (str, bytes)) or not isinstance(history, (list, tuple)):
+                raise SettingsError("'history' must be a list of item ids, e.g. [\"50\", \"172\"].")
+            known = []
+            for item in history:
+                index = self.item_index.get(str(item).strip())
+                if index is None:
+                    ignored.append(str(item))
+                elif index not in known:
+                    known.append(index)
+            if not known:
+                return self._fallback_answer(k, [], ignored)
+            seen = np.array(known, dtype=np.int64)
+            scores = self.recommender.score(Sequences.from_lists([seen]), np.array([-1]))[0]
+        return {"items": self._ranked(scores, seen, k, include_seen), "fallback": False,
+                "ignored_items": ignored}
+
+    def similar(self, item: Any, k: int = 10) -> dict[str, Any]:
+        """Items most like `item` ("more like this"), the item itself left out."""
+        k = _check_k(k)
+        index = self.item_index.get(str(item).strip())
+        if index is None:
+            raise UnknownItemError(
+                f"Item '{item}' is not in this model's catalogue ({len(self.items):,} items); "
+                "it had no interactions in the training data."
+            )
+        scores = self.recommender.similar(index).astype(np.float64)
+        return {"items": self._ranked(scores, np.array([index]), k, include_seen=False)}
+
+    def predict(self, rows: list[Any]) -> list[dict[str, Any]]:
+        """One recommendation list per user id."""
+        return [self.recommend(user=row) for row in rows]
+
+    def recommend_table(self, users: str, k: int = 10) -> pd.DataFrame:
+        """Columns user, rank, item, score for 'all' users or a comma-separated list of ids."""
+        k = _check_k(k)
+        wanted = self.users if users.strip() == "all" else [u.strip() for u in users.split(",") if u.strip()]
+        if not wanted:
+            raise SettingsError("--users needs 'all' or comma-separated user ids.")
+        rows: list[tuple[str, int, str, float]] = []
+        known = [u for u in wanted if u in self.user_index]
+        for start in range(0, len(known), 1024):
+            chunk = known[start : start + 1024]
+            indices = np.array([self.user_index[u] for u in chunk], dtype=np.int64)
+            histories = Sequences.from_lists([self.history[j] for j in indices])
+            scores = self._mask(self.recommender.score(histories, indices), histories)
+            best = top_k(scores, k)
+            for user, row, picks in zip(chunk, scores, best, strict=True):
+                picks = picks[np.isfinite(row[picks])]
+                rows += [(user, r + 1, self.items[i], float(row[i])) for r, i in enumerate(picks)]
+        for user in (u for u in wanted if u not in self.user_index):  # cold start
+            for r, entry in enumerate(self._fallback_answer(k, [], [])["items"]):
+                rows.append((user, r + 1, entry["item"], entry["score"]))
+        return pd.DataFrame(rows, columns=["user", "rank", "item", "score"])
+
+    def explain(self, rows: list[Any]) -> list[dict[str, Any]]:
+        raise FeatureshipError("Explanations for recommenders are not available yet.")
+
+    # -- evaluation ------------------------------------------------------------------------
+    def evaluate(self, data: Table) -> dict[str, Any]:
+        """Ranking metrics for held-out interactions (same columns as training).
+
+        Each row is one target: the user's stored history is the input, every item not in it
+        is a candidate. Unknown users get the popularity fallback (and count as not served);
+        unknown items and items already in the history cannot be ranked and are left out.
+        """
+        frame = data.frame
+        for option, column in (("--user-column", self.settings.user_column),
+                                ("--item-column", self.settings.item_column)):
+            if column not in frame.columns:
+                raise DataError(f"The {option} '{column}' the model was trained with is not in "
+                                f"{data.name}; columns are: {', '.join(map(str, frame.columns))}.")
+        users = id_strings(frame[self.settings.user_column]).tolist()
+        items = id_strings(frame[self.settings.item_column]).tolist()
+        notes: list[str] = []
+        user_rows, targets, unknown_items, already_seen = [], [], 0, 0
+        for user, item in zip(users, items, strict=True):
+            target = self.item_index.get(item) if item is not None else None
+            if target is None:
+                unknown_items += 1
+                continue
+            u = self.user_index.get(user, -1) if user is not None else -1
+            if u >= 0 and target in set(self.history[u].tolist()):
+                already_seen += 1
+                continue
+            user_rows.append(u)
+            targets.append(target)
+        if unknown_items:
+            notes.append(f"{unknown_items} row(s) name items the model never saw; they cannot be "
+                         "ranked and were left out.")
+        if already_seen:
+            notes.append(f"{already_seen} row(s) are interactions the model was trained on (the item "
+                         "is in the user's history); they were left out — evaluate on held-out data.")
+        if not targets:
+            raise DataError(f"{data.name}: no row can be evaluated (see: {' '.join(notes)}). "
+                            "Give interactions of known items that the model has not been trained on.")
+        user_arr, target_arr = np.array(user_rows), np.array(targets)
+        ranks, tops = [], []
+        for start in range(0, len(targets), 1024):  # chunks: never a rows x items matrix at once
+            users_chunk = user_arr[start : start + 1024]
+            scores = np.empty((len(users_chunk), len(self.items)), dtype=np.float64)
+            known = users_chunk >= 0
+            if known.any():
+                histories = Sequences.from_lists([self.history[u] for u in users_chunk[known]])
+                scores[known] = self._mask(self.recommender.score(histories, users_chunk[known]), histories)
+            scores[~known] = self.fallback[None, :]
+            ranks.append(target_ranks(scores, target_arr[start : start + 1024]))
+            tops.append(top_k(scores, 10))
+        metrics: dict[str, Any] = metrics_from_ranks(np.concatenate(ranks), DEFAULT_KS)
+        metrics["coverage@10"] = coverage(np.concatenate(tops), len(self.items))
+        metrics["users_served"] = float((user_arr >= 0).mean())
+        metrics["evaluated"] = float(len(targets))
+        metrics["notes"] = notes
+        return metrics
+
+    # -- helpers ---------------------------------------------------------------------------
+    def _mask(self, scores: np.ndarray, histories: Sequences) -> np.ndarray:
+        scores = scores.astype(np.float64)
+        for j in range(len(histories)):
+            scores[j, histories[j]] = -np.inf
+        return scores
+
+    def _ranked(self, scores: np.ndarray, seen: np.ndarray, k: int, include_seen: bool) -> list[dict[str, Any]]:
+        scores = np.asarray(scores, dtype=np.float64).copy()
+        if not include_seen:
+            scores[seen] = -np.inf
+        picks = top_k(scores[None, :], k)[0]
+        return [self._entry(i, scores[i]) for i in picks if np.isfinite(scores[i])]
+
+    def _entry(self, index: int, score: float) -> dict[str, Any]:
+        item = self.items[index]
+        entry: dict[str, Any] = {"item": item, "score": round(float(score), 6)}
+        if item in self.titles:
+            entry["title"] = self.titles[item]
+        return entry
+
+    def _fallback_answer(self, k: int, seen: list[int], ignored: list[str]) -> dict[str, Any]:
+        items = self._ranked(self.fallback / max(float(self.fallback.sum()), 1.0),
+                             np.array(seen, dtype=np.int64), k, include_seen=False)
+        return {"items": items, "fallback": True, "ignored_items": ignored}
+
+    # -- bundle ----------------------------------------------------------------------------
+    def manifest(self) -> dict[str, Any]:
+        schema = {"user_column": self.settings.user_column, "item_column": self.settings.item_column,
+                  "time_column": self.settings.time_column, "rating_column": self.settings.rating_column}
+        return {
+            "task": self.task,
+            "settings": self.settings.model_dump(),
+            "schema": schema,
+            "labels": [],
+            "model": self.family,
+            "metrics": self.info.get("metrics", {}),
+            "candidates": self.info.get("candidates", []),
+            "data_fingerprint": self.info.get("data_fingerprint"),
+            "data": {"users": len(self.users), "items": len(self.items),
+                     "interactions": int(len(self.history.items))},
+            "notes": self.info.get("notes", []),
+            "seed": self.settings.seed,
+        }
+
+    def save(self, directory: Path) -> None:
+        from featureship.tasks.recommendation.report import write_report
+
+        tensors = {f"model.{k}": np.ascontiguousarray(v) for k, v in self.recommender.tensors().items()}
+        tensors["history.indptr"] = np.ascontiguousarray(self.history.indptr)
+        tensors["history.items"] = np.ascontiguousarray(self.history.items)
+        tensors["fallback.counts"] = np.ascontiguousarray(self.fallback.astype(np.float32))
+        save_file(tensors, str(directory / "weights.safetensors"))
+        write_json(directory / "ids.json", {"users": self.users, "items": self.items})
+        write_json(directory / "titles.json", self.titles)
+        write_json(directory / "model.json", {"family": self.family,
+                                              "config": self.recommender.config()})
+        write_json(directory / "metrics.json", {"metrics": self.info.get("metrics", {}),
+                                                "candidates": self.info.get("candidates", []),
+                                                "chosen": self.family})
+        write_report(self, directory / "report.html")
+
+    @classmethod
+    def load(cls, directory: Path, manifest: dict[str, Any]) -> RecommendationModel:
+        tensors = load_file(str(directory / "weights.safetensors"))
+        ids = json.loads((directory / "ids.json").read_text())
+        titles = json.loads((directory / "titles.json").read_text())
+        spec = json.loads((directory / "model.json").read_text())
+        model_tensors = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
+        recommender = restore(spec["family"], model_tensors, spec["config"])
+        history = Sequences(tensors["history.indptr"], tensors["history.items"])
+        settings = RecommendationSettings(**manifest["settings"])
+        info = {k: manifest.get(k) for k in ("metrics", "candidates", "data_fingerprint", "notes")}
+        return cls(settings, spec["family"], recommender, ids["users"], ids["items"], history,
+                   tensors["fallback.counts"].astype(np.float64), titles, info)
+
+
+def _check_k(k: Any) -> int:
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise SettingsError(f"k must be a whole number of items ≥ 1; got {k!r}.")
+    return k

@@ -1,0 +1,219 @@
+"""The trained text classifier: features (embeddings and/or TF-IDF) → linear head → softmax.
+
+Every variant `auto` can pick ends in the same shape, so prediction, saving and loading have
+one path: `embedding` (frozen or fine-tuned encoder), `tfidf`, or `hybrid` (both, side by side).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+import torch
+from safetensors.torch import load_file as load_torch
+from safetensors.torch import save_file as save_torch
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from featureship.artifacts import write_json
+from featureship.data.readers import Table
+from featureship.errors import BundleError, FeatureshipError
+from featureship.evaluation.classification import classification_metrics
+from featureship.nn.device import pick_device, use_bf16
+from featureship.nn.encoder import EncoderSource, TextEncoder, resolve_encoder
+from featureship.tasks.text_classification import features as feat
+from featureship.tasks.text_classification.data import text_examples
+from featureship.tasks.text_classification.settings import TextClassificationSettings
+
+WEIGHTS = "weights.safetensors"
+VOCABULARY = "tfidf_vocabulary.json"
+ENCODER_DIR = "encoder"
+# Tokenizer and config files copied next to fine-tuned weights (never any *.py: no remote code).
+_ENCODER_FILES = ("config.json", "tokenizer.json", "tokenizer_config.json", "vocab.txt",
+                  "special_tokens_map.json", "sentencepiece.bpe.model", "merges.txt", "vocab.json")
+
+
+@dataclass
+class TextClassifier:
+    """A fitted text classifier (the task's FittedModel)."""
+
+    task: ClassVar[str] = "text-classification"
+
+    settings: TextClassificationSettings
+    labels: list[str]
+    kind: str  # "embedding" | "tfidf" | "hybrid"
+    weight: np.ndarray  # (C, D)
+    bias: np.ndarray  # (C,)
+    encoder: TextEncoder | None = None
+    finetuned: bool = False
+    tfidf: TfidfVectorizer | None = None
+    metrics: dict[str, Any] = field(default_factory=dict)  # full validation metrics
+    info: dict[str, Any] = field(default_factory=dict)  # candidates, training history, data notes
+    report_html: str = ""
+
+    # ----- inference -------------------------------------------------------------------
+    def _check_inputs(self, texts: list[Any]) -> list[str]:
+        bad = [i for i, t in enumerate(texts) if not isinstance(t, str)]
+        if bad:
+            raise FeatureshipError(
+                f"Inputs must be texts; item(s) {', '.join(map(str, bad[:10]))} are "
+                f"{type(texts[bad[0]]).__name__}."
+            )
+        return texts
+
+    def features(self, texts: list[str], batch_size: int = 32):
+        embeddings = self.encoder.embed(texts, batch_size) if self.kind in ("embedding", "hybrid") else None
+        sparse = self.tfidf.transform(texts) if self.kind in ("tfidf", "hybrid") else None
+        return feat.combine(embeddings, sparse)
+
+    def probabilities(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, len(self.labels)), dtype=np.float32)
+        x = self.features(texts)
+        logits = np.asarray(x @ self.weight.T) + self.bias  # (N, C)
+        return feat.softmax(logits)
+
+    def predict(self, rows: list[Any]) -> list[dict[str, Any]]:
+        """`[{"label", "score", "scores": {label: probability}}]`, one per text."""
+        texts = self._check_inputs(list(rows))
+        probs = self.probabilities(texts)
+        results = []
+        for row in probs:
+            best = int(row.argmax())
+            results.append({
+                "label": self.labels[best],
+                "score": float(row[best]),
+                "scores": {lab: float(p) for lab, p in zip(self.labels, row, strict=True)},
+            })
+        return results
+
+    def predict_table(self, table: Table) -> pd.DataFrame:
+        """Every input column kept, plus `prediction` and `score`; rows without text left blank."""
+        examples = text_examples(table, self.settings.text_column, None, trained=True)
+        probs = self.probabilities(examples.texts)
+        out = table.frame.copy()
+        prediction = pd.Series([None] * len(out), index=out.index, dtype="object")
+        score = pd.Series(np.nan, index=out.index)
+        prediction.iloc[examples.rows] = [self.labels[i] for i in probs.argmax(1)]
+        score.iloc[examples.rows] = probs.max(1)
+        # never overwrite a column the user gave: fall back to prefixed names
+        names = ["prediction", "score"]
+        if any(n in out.columns for n in names):
+            names = [f"featureship_{n}" for n in names]
+        out[names[0]], out[names[1]] = prediction, score
+        return out
+
+    def evaluate(self, data: Table) -> dict[str, Any]:
+        """Metrics on labelled held-out data; labels never seen in training are reported, not scored."""
+        examples = text_examples(data, self.settings.text_column, self.settings.label_column,
+                                 trained=True)
+        known = set(self.labels)
+        keep = [i for i, lab in enumerate(examples.labels) if lab in known]
+        notes = list(examples.notes)
+        unseen = sorted({lab for lab in examples.labels if lab not in known})
+        if unseen:
+            notes.append(
+                f"{data.name}: {len(examples.labels) - len(keep)} row(s) carry labels the model never "
+                f"saw in training and were not scored: {', '.join(unseen[:20])}"
+                + (f" (and {len(unseen) - 20} more)" if len(unseen) > 20 else "")
+            )
+        if not keep:
+            raise FeatureshipError(f"{data.name}: no row has a label the model knows; nothing to score.")
+        texts = [examples.texts[i] for i in keep]
+        truth = [examples.labels[i] for i in keep]
+        predicted = [self.labels[i] for i in self.probabilities(texts).argmax(1)]
+        metrics = classification_metrics(truth, predicted, self.labels)
+        return {**metrics, "unseen_labels": unseen, "rows_skipped": len(data.frame) - len(keep),
+                "notes": notes}
+
+    def explain(self, rows: list[Any]) -> list[dict[str, Any]]:
+        raise FeatureshipError("Explanations for text classification are not available yet.")
+
+    # ----- bundle ------------------------------------------------------------------------
+    def headline(self) -> dict[str, float]:
+        return {k: self.metrics[k] for k in ("accuracy", "macro_f1", "weighted_f1") if k in self.metrics}
+
+    def manifest(self) -> dict[str, Any]:
+        encoder = None
+        if self.encoder is not None:
+            encoder = {"name": self.encoder.source.name, "sha256": self.encoder.source.sha256,
+                       "finetuned": self.finetuned, "max_length": self.encoder.max_length}
+        return {
+            "task": self.task,
+            "settings": self.settings.model_dump(),
+            "seed": self.settings.seed,
+            "input_schema": {"text_column": self.settings.text_column, "type": "text"},
+            "labels": self.labels,
+            "metrics": self.headline(),
+            "metrics_on": "validation",
+            "model": {"kind": self.kind, "encoder": encoder, "tfidf": self.tfidf is not None},
+            **self.info,
+        }
+
+    def save(self, directory: Path) -> None:
+        tensors = {"head.weight": torch.from_numpy(self.weight), "head.bias": torch.from_numpy(self.bias)}
+        if self.tfidf is not None:
+            vocab, idf = feat.tfidf_arrays(self.tfidf)
+            feat.save_vocabulary(directory / VOCABULARY, vocab)
+            tensors["tfidf.idf"] = torch.from_numpy(idf)
+        if self.finetuned and self.encoder is not None:
+            for name, value in self.encoder.model.state_dict().items():
+                tensors[f"encoder.{name}"] = value.detach().to("cpu", torch.float32).contiguous()
+            target = directory / ENCODER_DIR
+            target.mkdir()
+            self.encoder.model.config.to_json_file(target / "config.json")
+            self.encoder.tokenizer.save_pretrained(target)
+            for extra in target.iterdir():  # keep only plain data files
+                if extra.suffix == ".py":
+                    extra.unlink()
+        save_torch(tensors, str(directory / WEIGHTS))
+        write_json(directory / "metrics.json", {"validation": self.metrics, **self.info})
+        (directory / "report.html").write_text(self.report_html, encoding="utf-8")
+
+    @classmethod
+    def load(cls, directory: Path, manifest: dict[str, Any]) -> TextClassifier:
+        settings = TextClassificationSettings(**manifest["settings"])
+        spec = manifest["model"]
+        tensors = load_torch(str(directory / WEIGHTS))
+        weight, bias = tensors["head.weight"].numpy(), tensors["head.bias"].numpy()
+        tfidf = None
+        if spec.get("tfidf"):
+            tfidf = feat.tfidf_from_arrays(feat.load_vocabulary(directory / VOCABULARY), tensors["tfidf.idf"].numpy())
+        encoder = None
+        enc = spec.get("encoder")
+        if enc:
+            device = pick_device()
+            bf16 = use_bf16(device, settings.precision)
+            if enc.get("finetuned"):
+                encoder = _load_finetuned(directory, enc, tensors, device, bf16)
+            else:
+                source = resolve_encoder(enc["name"])
+                if enc.get("sha256") and source.sha256 and source.sha256 != enc["sha256"]:
+                    raise BundleError(
+                        f"{directory}: the encoder '{enc['name']}' found at {source.path} has other "
+                        f"weights (sha256 {source.sha256}) than the model was trained with "
+                        f"({enc['sha256']}). Install the same encoder or retrain."
+                    )
+                encoder = TextEncoder(source, device, bf16, int(enc["max_length"]))
+        info = {k: manifest[k] for k in ("candidates", "training", "data") if k in manifest}
+        metrics = json.loads((directory / "metrics.json").read_text(encoding="utf-8")).get("validation", {})
+        return cls(settings, list(manifest["labels"]), spec["kind"], weight, bias, encoder,
+                   bool(enc and enc.get("finetuned")), tfidf, metrics, info)
+
+
+def _load_finetuned(directory: Path, enc: dict, tensors: dict, device, bf16: bool) -> TextEncoder:
+    from transformers import AutoConfig, AutoModel, AutoTokenizer
+
+    folder = directory / ENCODER_DIR
+    config = AutoConfig.from_pretrained(folder, local_files_only=True)
+    model = AutoModel.from_config(config)
+    state = {k.removeprefix("encoder."): v for k, v in tensors.items() if k.startswith("encoder.")}
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    if unexpected or [m for m in missing if "position_ids" not in m]:
+        raise BundleError(f"{directory}/{WEIGHTS}: encoder weights do not fit its config.json.")
+    tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
+    source = EncoderSource(enc["name"], str(folder), enc.get("sha256"))
+    return TextEncoder(source, device, bf16, int(enc["max_length"]), parts=(tokenizer, model))
