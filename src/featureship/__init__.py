@@ -13,16 +13,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
-__all__ = ["train", "load", "Model", "FeatureshipError", "__version__"]
+__all__ = ["train", "load", "save", "Model", "FeatureshipError", "__version__"]
 
 if TYPE_CHECKING:
-    from featureship.api import Model, load, train
+    from featureship.api import Model, load, save, train
     from featureship.errors import FeatureshipError
 
 
 def __getattr__(name: str) -> Any:
     # Lazy: `import featureship` and `featureship --help` must not pay for torch.
-    if name in ("train", "load", "Model"):
+    if name in ("train", "load", "save", "Model"):
         from featureship import api
 
         return getattr(api, name)

@@ -1,38 +1,51 @@
 """The model bundle on disk: a folder of JSON + safetensors with a checksummed manifest.
 
     bundle/
-      manifest.json        task, format version, settings, schema, labels, metrics,
-                           library versions, data fingerprint, sha256 of every other file
+      manifest.json        one shape for every task (featureship.manifest.Manifest) plus the
+                           format version, library versions and the sha256 of every other file
       weights.safetensors  (and whatever else the task writes: tokenizer files, vocab JSON)
       metrics.json, report.html
 
-Writes are atomic: everything goes into a temporary sibling folder that is renamed into
-place at the end, so an interrupted run never leaves half a bundle. Loading verifies every
-checksum first and never unpickles anything.
+Writes are atomic: everything goes into a temporary sibling folder that replaces the old
+bundle in one step (an atomic exchange where the OS has one), so an interrupted run never
+leaves half a bundle and a reader never sees none. Loading verifies every checksum first and
+never unpickles anything. Checksums catch damage, not a deliberate edit of a file and its hash
+together: signing is a separate guard.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import errno
 import hashlib
 import json
 import os
 import platform
 import shutil
+import socket
 import tempfile
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from featureship.errors import BundleError
+from pydantic import ValidationError
 
-FORMAT_VERSION = 1
-FORMAT_NAME = "featureship-bundle"
-# Bundles written before the rename (the project was called modelship) still load; new ones
-# are always written under FORMAT_NAME.
-LEGACY_FORMAT_NAMES = ("modelship-bundle",)
+from featureship.errors import BundleError, SettingsError
+from featureship.manifest import (
+    FORMAT_NAME,
+    FORMAT_VERSION,
+    LEGACY_FORMAT_NAMES,
+    Manifest,
+    upgrade,
+)
+
 MANIFEST = "manifest.json"
+REPORT = "report.html"
 _RUN_FOLDER_SUFFIX = ".run"
+_LIBRARIES = ("featureship", "torch", "transformers", "scikit-learn", "numpy", "pandas", "implicit")
 
 
 def sha256_file(path: Path) -> str:
@@ -47,7 +60,7 @@ def library_versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
     versions = {"python": platform.python_version()}
-    for name in ("featureship", "torch", "transformers", "scikit-learn", "numpy", "pandas", "implicit"):
+    for name in _LIBRARIES:
         try:
             versions[name] = version(name)
         except PackageNotFoundError:
@@ -55,81 +68,152 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
+def _raw_manifest(directory: Path) -> dict[str, Any] | None:
+    try:
+        raw = json.loads((directory / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return raw if isinstance(raw, dict) else None
+
+
 def is_bundle(directory: Path) -> bool:
     """A folder we wrote: its manifest.json parses and says so (a web app's manifest does not)."""
-    try:
-        manifest = json.loads((directory / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return isinstance(manifest, dict) and manifest.get("format") in (FORMAT_NAME, *LEGACY_FORMAT_NAMES)
+    raw = _raw_manifest(directory)
+    return raw is not None and raw.get("format") in (FORMAT_NAME, *LEGACY_FORMAT_NAMES)
 
 
-def check_output_folder(output: Path) -> None:
-    """Refuse to train into a non-empty folder that is not a featureship bundle (never clobber)."""
+def check_output_folder(output: Path, overwrite: bool = False) -> None:
+    """Refuse to write over anything: a file, a foreign folder, or a bundle without `overwrite`."""
     if output.exists() and not output.is_dir():
         raise BundleError(f"--output {output} is a file; give a folder path for the model bundle.")
-    if output.is_dir() and any(output.iterdir()) and not is_bundle(output):
+    if not output.is_dir() or not any(output.iterdir()):
+        return
+    if not is_bundle(output):
         raise BundleError(
             f"--output {output} is a non-empty folder that is not a featureship bundle; "
             "refusing to write into it so nothing of yours is overwritten. "
             "Choose a new folder name or empty this one."
         )
+    if not overwrite:
+        raw = _raw_manifest(output) or {}
+        raise BundleError(
+            f"--output {output} already holds a model bundle ({raw.get('task', '?')}, created "
+            f"{raw.get('created', '?')}). Pass --overwrite to replace it, or choose a new folder."
+        )
 
 
 def run_folder(output: Path) -> Path:
-    """Scratch space next to the bundle for caches and checkpoints (kept for --resume)."""
+    """Scratch space next to the bundle for caches, checkpoints and the lock (kept for --resume)."""
     output = Path(output).resolve()
     return output.with_name(output.name + _RUN_FOLDER_SUFFIX)
 
 
+@contextlib.contextmanager
+def output_lock(output: Path) -> Iterator[None]:
+    """Hold `output` for one training run; a second run into it is refused, naming the holder.
+
+    An advisory `flock` on OUTPUT.run/lock: the kernel drops it when the holder exits, so a
+    killed run never leaves a lock that blocks the next one.
+    """
+    import fcntl
+
+    folder = run_folder(output)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "lock"
+    handle = path.open("a+", encoding="utf-8")
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise SettingsError(
+                f"--output {Path(output).resolve()} is being written by another training run "
+                f"({holder}). Wait for it to finish, or choose another --output."
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        started = datetime.now(UTC).isoformat(timespec="seconds")
+        handle.write(f"pid {os.getpid()} on {socket.gethostname()}, started {started}")
+        handle.flush()
+        yield
+    finally:
+        handle.close()  # closing releases the flock
+
+
 def write_bundle(
     output: Path,
-    manifest: dict[str, Any],
+    manifest: Manifest,
     write_files: Callable[[Path], None],
-) -> Path:
-    """Write a bundle atomically: `write_files(tmp)` fills a temp folder, we checksum and swap it in.
+    report: Callable[[Manifest], str] | None = None,
+    overwrite: bool = False,
+) -> Manifest:
+    """Write a bundle atomically and return its final manifest.
 
-    `manifest` holds the task's fields (task, settings, labels, metrics, ...); the format
-    version, creation time, library versions and file checksums are added here.
+    `write_files(tmp)` fills a temporary folder; `report(manifest)` (optional) renders
+    report.html from the finished manifest; then checksums are taken, the manifest written,
+    and the folder swapped in.
     """
     output = Path(output).resolve()
-    check_output_folder(output)
+    check_output_folder(output, overwrite)
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{output.name}.", suffix=".tmp", dir=output.parent))
     tmp.chmod(0o755)  # mkdtemp makes it private; a serving account must be able to read it
     try:
         write_files(tmp)
-        files = {
+        final = manifest.model_copy(update={
+            "format": FORMAT_NAME,
+            "format_version": FORMAT_VERSION,
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+            "libraries": library_versions(),
+        })
+        if report is not None:
+            (tmp / REPORT).write_text(report(final), encoding="utf-8")
+        final.files = {
             p.relative_to(tmp).as_posix(): sha256_file(p)
             for p in sorted(tmp.rglob("*"))
             if p.is_file() and p.name != MANIFEST
         }
-        full = {
-            "format": FORMAT_NAME,
-            "format_version": FORMAT_VERSION,
-            "created": datetime.now(UTC).isoformat(timespec="seconds"),
-            **manifest,
-            "libraries": library_versions(),
-            "files": files,
-        }
-        (tmp / MANIFEST).write_text(json.dumps(full, indent=2, default=_json_default) + "\n",
-                                    encoding="utf-8")
-        if output.exists():  # an older bundle of ours: swap, then delete the old one
-            old = output.with_name(f".{output.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(output, old)
-            os.replace(tmp, output)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, output)
+        write_json(tmp / MANIFEST, final.model_dump(mode="json"))
+        _swap_in(tmp, output)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return output
+    return final
 
 
-def read_manifest(directory: str | Path, verify: bool = True) -> dict[str, Any]:
-    """Read `manifest.json` and check every listed file's sha256; raise naming the bad file."""
+def _swap_in(tmp: Path, output: Path) -> None:
+    """Put `tmp` at `output`; an existing bundle is exchanged in one step where possible."""
+    if not output.exists():
+        os.replace(tmp, output)
+        return
+    if not _exchange(tmp, output):
+        # No atomic exchange here: rename the old bundle aside under a unique name first.
+        # Readers retry once when the folder changes under them (see `load_pinned`).
+        aside = Path(tempfile.mkdtemp(prefix=f".{output.name}.", suffix=".old", dir=output.parent))
+        os.replace(output, aside / "bundle")
+        os.replace(tmp, output)
+        tmp = aside
+    shutil.rmtree(tmp, ignore_errors=True)  # after an exchange, tmp holds the old bundle
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths atomically (Linux renameat2 RENAME_EXCHANGE); False where unsupported."""
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.EPERM):
+        return False
+    raise OSError(code, os.strerror(code), str(b))
+
+
+def read_manifest(directory: str | Path, verify: bool = True) -> Manifest:
+    """Read `manifest.json` (upgrading older formats) and check every file's sha256."""
     directory = Path(directory)
     if not directory.is_dir():
         raise BundleError(f"{directory}: no such model folder. Train one with `featureship train`.")
@@ -137,24 +221,30 @@ def read_manifest(directory: str | Path, verify: bool = True) -> dict[str, Any]:
     if not path.is_file():
         raise BundleError(f"{directory} is not a featureship bundle: manifest.json is missing.")
     try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
+        raw = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise BundleError(f"{path} is not valid JSON ({exc}); the bundle is damaged.") from exc
-    if not isinstance(manifest, dict) or manifest.get("format") not in (FORMAT_NAME, *LEGACY_FORMAT_NAMES):
+    if not isinstance(raw, dict) or raw.get("format") not in (FORMAT_NAME, *LEGACY_FORMAT_NAMES):
         raise BundleError(f"{path} is not a featureship manifest.")
-    if manifest.get("format_version", 0) > FORMAT_VERSION:
+    version = raw.get("format_version", 1)
+    if not isinstance(version, int) or version > FORMAT_VERSION:
         raise BundleError(
-            f"{directory} was written by a newer featureship (bundle format "
-            f"{manifest['format_version']}); upgrade featureship to load it."
+            f"{directory} was written by a newer featureship (bundle format {version}); "
+            "upgrade featureship to load it."
         )
+    try:
+        manifest = Manifest.model_validate(upgrade(raw))
+    except (ValidationError, KeyError, TypeError, AttributeError) as exc:
+        raise BundleError(f"{path} does not have the shape of a bundle manifest ({exc}); "
+                          "the bundle is damaged. Retrain or restore it.") from None
     if verify:
         verify_files(directory, manifest)
     return manifest
 
 
-def verify_files(directory: Path, manifest: dict[str, Any]) -> None:
-    files = manifest.get("files")
-    if not isinstance(files, dict) or not files:
+def verify_files(directory: Path, manifest: Manifest) -> None:
+    files = manifest.files
+    if not files:
         raise BundleError(f"{directory}/manifest.json lists no files; the bundle is incomplete.")
     listed = set(files) | {MANIFEST}
     extra = sorted(p.relative_to(directory).as_posix() for p in directory.rglob("*")
@@ -175,6 +265,24 @@ def verify_files(directory: Path, manifest: dict[str, Any]) -> None:
                 f"{directory}/{name} does not match its sha256 in manifest.json: the file was "
                 "changed or damaged after training. Refusing to load; retrain or restore the bundle."
             )
+
+
+def load_pinned(directory: Path, load: Callable[[Path], Any]) -> Any:
+    """Run `load(directory)`, once more if the bundle was replaced while it was being read."""
+    def identity() -> int | None:
+        try:
+            return os.stat(directory).st_ino
+        except OSError:
+            return None
+
+    before = identity()
+    try:
+        return load(directory)
+    except (BundleError, OSError):
+        time.sleep(0.05)  # a writer renaming aside (no atomic exchange) is mid-swap
+        if identity() == before and before is not None:
+            raise
+        return load(directory)
 
 
 def write_json(path: Path, data: Any) -> None:

@@ -42,14 +42,15 @@ def run_demo(output: Path, seed: int = 0) -> dict:
     model = train(
         "text-classification", data=train_frame.reset_index(drop=True), output=output,
         progress=Reporter(), text_column="text", label_column="category", mode="head", seed=seed,
+        overwrite=True,
     )
     test = model.evaluate(test_frame.reset_index(drop=True))
 
     results = Table(title="results", header_style="bold")
     for column in ("split", "rows", "accuracy", "macro-F1"):
         results.add_column(column, justify="left" if column == "split" else "right")
-    data = model.manifest["data"]
-    results.add_row("validation (model selection)", f"{data['validation_rows']:,}",
+    data = model.describe().data
+    results.add_row("validation (model selection)", f"{data.validation_rows:,}",
                     f"{model.metrics['accuracy']:.4f}", f"{model.metrics['macro_f1']:.4f}")
     results.add_row("held-out test", f"{test['n']:,}", f"{test['accuracy']:.4f}", f"{test['macro_f1']:.4f}")
     console.print(results)

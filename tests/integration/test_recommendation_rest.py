@@ -6,13 +6,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from fastapi.testclient import TestClient
 
 import featureship
-
-pytest.importorskip("featureship.serving.app", reason="the REST server module is not in this checkout")
-from fastapi.testclient import TestClient  # noqa: E402
-
-from featureship.serving.app import ServerSettings, create_app  # noqa: E402
+from featureship.serving.app import ServerSettings, create_app
 
 
 @pytest.fixture(scope="module")
@@ -34,9 +31,18 @@ def client(tmp_path_factory: pytest.TempPathFactory):
 
 
 def test_models_list_includes_the_recommender(client):
-    listed = client.get("/v1/models").json()
-    models = listed["models"] if isinstance(listed, dict) else listed
-    assert any(m["name"] == "recs" and m["task"] == "recommendation" for m in models)
+    [info] = client.get("/v1/models").json()["models"]
+    assert info["name"] == "recs" and info["task"] == "recommendation"
+    assert info["endpoints"] == ["recommend", "similar"]
+
+
+def test_openapi_has_only_the_recommenders_routes_and_one_of_user_or_history(client):
+    schema = client.get("/openapi.json").json()
+    assert set(schema["paths"]) == {"/healthz", "/metrics", "/v1/models",
+                                    "/v1/models/recs/recommend", "/v1/models/recs/similar"}
+    request = schema["components"]["schemas"]["RecommendRequest"]
+    assert request["oneOf"] == [{"required": ["user"]}, {"required": ["history"]}]
+    assert "null" not in str(request["properties"]["user"])
 
 
 def test_recommend_for_a_known_user(client):
@@ -46,6 +52,12 @@ def test_recommend_for_a_known_user(client):
     assert body["fallback"] is False and len(body["items"]) == 4
     assert all(i["item"].startswith("a-") and i["title"] == "Title of " + i["item"] for i in body["items"])
     assert all(isinstance(i["score"], float) for i in body["items"])
+
+
+def test_a_long_history_is_deduplicated_keeping_the_latest(client):
+    history = ["a-item1", "a-item2"] * 4000 + ["nope"]
+    body = client.post("/v1/models/recs/recommend", json={"history": history, "k": 3}).json()
+    assert body["fallback"] is False and body["ignored_items"] == ["nope"]
 
 
 def test_recommend_for_a_session_history_and_unknown_items(client):
@@ -73,4 +85,7 @@ def test_errors(client):
     assert unknown.status_code == 404 and "missing" in unknown.json()["detail"]
     both = client.post("/v1/models/recs/recommend", json={"user": "a1", "history": ["a-item1"]})
     assert both.status_code == 422
+    null = client.post("/v1/models/recs/recommend", json={"user": None, "history": ["a-item1"]})
+    assert null.status_code == 422 and "must not be null" in null.json()["detail"]
+    assert client.post("/v1/models/recs/predict", json={"inputs": ["x"]}).status_code == 404
     assert client.post("/v1/models/recs/recommend", json={"user": "a1", "k": 0}).status_code == 422

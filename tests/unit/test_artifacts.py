@@ -8,22 +8,24 @@ import pytest
 
 from featureship.artifacts import read_manifest, write_bundle
 from featureship.errors import BundleError
+from featureship.manifest import Manifest
 
 
-def _write(output, payload=b"weights"):
+def _write(output, payload=b"weights", overwrite=True):
     def files(tmp):
         (tmp / "weights.safetensors").write_bytes(payload)
         (tmp / "metrics.json").write_text("{}")
 
-    return write_bundle(output, {"task": "text-classification"}, files)
+    write_bundle(output, Manifest(task="text-classification"), files, overwrite=overwrite)
+    return output
 
 
 def test_round_trip_records_checksums(tmp_path):
     out = _write(tmp_path / "model")
     manifest = read_manifest(out)
-    assert set(manifest["files"]) == {"weights.safetensors", "metrics.json"}
-    assert manifest["task"] == "text-classification"
-    assert "torch" in manifest["libraries"]
+    assert set(manifest.files) == {"weights.safetensors", "metrics.json"}
+    assert manifest.task == "text-classification"
+    assert "torch" in manifest.libraries
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp folder left
 
 
@@ -70,6 +72,14 @@ def test_overwrites_its_own_bundle_atomically(tmp_path):
     _write(out, b"v2")
     assert (out / "weights.safetensors").read_bytes() == b"v2"
     read_manifest(out)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]  # no .old or temp folder left
+
+
+def test_an_existing_bundle_is_replaced_only_when_asked(tmp_path):
+    out = _write(tmp_path / "model", b"v1")
+    with pytest.raises(BundleError, match="already holds a model bundle.*--overwrite"):
+        _write(out, b"v2", overwrite=False)
+    assert (out / "weights.safetensors").read_bytes() == b"v1"
 
 
 def test_failure_mid_write_leaves_nothing(tmp_path):
@@ -78,7 +88,7 @@ def test_failure_mid_write_leaves_nothing(tmp_path):
         raise RuntimeError("disk full")
 
     with pytest.raises(RuntimeError):
-        write_bundle(tmp_path / "model", {"task": "t"}, broken)
+        write_bundle(tmp_path / "model", Manifest(task="t"), broken)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -107,6 +117,6 @@ def test_bundle_written_under_the_old_name_still_loads(tmp_path):
     assert manifest["format"] == "featureship-bundle"
     manifest["format"] = "modelship-bundle"
     (out / "manifest.json").write_text(json.dumps(manifest))
-    assert read_manifest(out)["format"] == "modelship-bundle"
+    assert read_manifest(out).format == "modelship-bundle"
     rewritten = _write(out)
     assert json.loads((rewritten / "manifest.json").read_text())["format"] == "featureship-bundle"

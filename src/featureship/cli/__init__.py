@@ -1,7 +1,8 @@
 """The `featureship` command: a thin Typer front over the Python API, printing with rich.
 
-Task-specific commands live in their own modules (`cli/text.py`, `cli/recommend.py`) and
-register on the apps defined here; user mistakes (`FeatureshipError`) exit 2 with the message.
+`train TASK` commands live in their own modules (`cli/train_*.py`) and register on the apps
+defined in `_common`; every other command is task-agnostic. User mistakes
+(`FeatureshipError`) exit 2 with the message.
 """
 
 from __future__ import annotations
@@ -10,14 +11,11 @@ import sys
 
 import typer
 
-from featureship.cli import commands as _commands  # noqa: F401  (registers evaluate/predict/serve/demo)
-from featureship.cli import text as _text  # noqa: F401  (registers train text-classification)
+from featureship.cli import commands as _commands  # noqa: F401  (evaluate, predict, serve, demo)
+from featureship.cli import endpoint_calls as _endpoint_calls  # noqa: F401  (recommend, similar)
+from featureship.cli import train_recommendation as _train_recommendation  # noqa: F401
+from featureship.cli import train_text as _train_text  # noqa: F401
 from featureship.cli._common import app, train_app
-
-try:  # the recommendation CLI registers itself when its module exists
-    from featureship.cli import recommend as _recommend  # noqa: F401
-except ImportError:  # pragma: no cover
-    pass
 
 __all__ = ["app", "train_app", "main"]
 

@@ -6,11 +6,13 @@ import functools
 import json
 import sys
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 from rich.console import Console
-from rich.table import Table as RichTable
+
+if TYPE_CHECKING:
+    from featureship.tasks.base import FittedModel
 
 app = typer.Typer(
     name="featureship",
@@ -58,13 +60,21 @@ def _default(value: Any) -> Any:
     return str(value)
 
 
-def metrics_table(title: str, metrics: dict[str, Any]) -> RichTable:
-    table = RichTable(title=title, show_header=True, header_style="bold")
-    table.add_column("metric")
-    table.add_column("value", justify="right")
-    for key, value in metrics.items():
-        if isinstance(value, float):
-            table.add_row(key, f"{value:.4f}")
-        elif isinstance(value, (int, str)):
-            table.add_row(key, str(value))
-    return table
+def show_training_summary(model: FittedModel) -> None:
+    """The end of every `featureship train`: candidates, headline numbers, where things are."""
+    from featureship.evaluation.tables import candidates_table, metrics_table
+
+    manifest = model.describe()
+    if manifest.candidates:
+        console.print(candidates_table(manifest, type(model).candidate_columns).to_rich())
+    data = manifest.data
+    summary: dict[str, Any] = {**manifest.metrics, "train rows": data.train_rows,
+                               "validation rows": data.validation_rows}
+    if data.skipped_rows:
+        summary["skipped rows"] = data.skipped_rows
+    if "seconds_total" in manifest.training:
+        summary["seconds"] = manifest.training["seconds_total"]
+    table = metrics_table(f"{model.name}: {manifest.chosen or manifest.task}", summary)
+    table.caption = f"metrics on: {manifest.metrics_on}"
+    console.print(table.to_rich())
+    console.print(f"bundle: [bold]{model.path}[/]  report: {model.path / 'report.html'}")

@@ -1,13 +1,14 @@
-"""Task-agnostic commands: evaluate, predict, serve, demo."""
+"""Task-agnostic commands: evaluate, predict, serve, demo. They reach tasks only through the
+FittedModel protocol (featureship.tasks.base), never by a task's name."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from featureship.cli._common import app, console, err_console, metrics_table, print_json, user_errors
+from featureship.cli._common import app, console, err_console, print_json, user_errors
 
 
 @app.command()
@@ -19,6 +20,7 @@ def evaluate(
 ) -> None:
     """Score a trained model on held-out data (never the data it was trained on)."""
     from featureship.api import load
+    from featureship.evaluation.tables import metrics_table
 
     model = load(bundle)
     metrics = model.evaluate(data)
@@ -28,58 +30,46 @@ def evaluate(
     for note in metrics.get("notes", []):
         err_console.print(f"[yellow]note:[/] {note}")
     headline = {k: v for k, v in metrics.items() if isinstance(v, (int, float))}
-    console.print(metrics_table(f"{model.name} on {data.name}", headline))
-    per_class = metrics.get("per_class")
-    if isinstance(per_class, dict) and per_class:
-        from rich.table import Table
-
-        table = Table(title="per class", header_style="bold")
-        for column in ("label", "precision", "recall", "f1", "support"):
-            table.add_column(column, justify="left" if column == "label" else "right")
-        for label, row in per_class.items():
-            table.add_row(label, f"{row['precision']:.3f}", f"{row['recall']:.3f}",
-                          f"{row['f1']:.3f}", str(row["support"]))
-        console.print(table)
+    console.print(metrics_table(f"{model.name} on {data.name}", headline).to_rich())
+    for table in model.evaluation_tables(metrics):
+        console.print(table.to_rich())
 
 
 @app.command()
 @user_errors
 def predict(
     bundle: Annotated[Path, typer.Argument(help="Model bundle folder.")],
-    data: Annotated[Path | None, typer.Option("--data", help="Table of inputs to score.")] = None,
-    output: Annotated[Path | None, typer.Option("--output", help="CSV to write.")] = None,
-    text: Annotated[list[str] | None, typer.Option("--text", help="A text to classify (repeatable); JSON on stdout.")] = None,
+    data: Annotated[Path | None, typer.Option("--data", help="Inputs to score: a table (or a folder, for images).")] = None,
+    output: Annotated[Path | None, typer.Option("--output", help="CSV to write (every input column kept).")] = None,
+    text: Annotated[list[str] | None, typer.Option("--text", help="Text models: a text (repeatable); JSON on stdout.")] = None,
     users: Annotated[str | None, typer.Option("--users", help="Recommenders: 'all', or comma-separated user ids.")] = None,
-    k: Annotated[int, typer.Option("--k", help="Recommenders: items per user.")] = 10,
+    k: Annotated[int | None, typer.Option("--k", help="Recommenders: items per user (default 10).")] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing --output file.")] = False,
 ) -> None:
-    """Predict with a trained model: a table to a CSV (every input column kept), or texts to JSON."""
+    """Predict with a trained model: a table to a CSV (every input column kept), or JSON."""
     from featureship.api import load
-    from featureship.data.readers import read_table
     from featureship.errors import SettingsError
+    from featureship.tasks.base import refuse_options
 
     model = load(bundle)
-    if text:
-        print_json({"predictions": model.predict(text)})
+    given: dict[str, Any] = {"data": data, "text": text or None, "users": users, "k": k}
+    refuse_options(model, given)
+    if data is not None and output is not None and output.resolve() == data.resolve():
+        raise SettingsError(f"--output {output} is the input file; choose another name so your data is kept.")
+    if output is not None and output.exists() and not overwrite:
+        raise SettingsError(f"--output {output} exists; pass --overwrite to replace it, or pick a new name.")
+    result = model.predict_cli(**{key: value for key, value in given.items() if value is not None})
+    if isinstance(result, list):
+        print_json({"predictions": result})
         return
     if output is None:
-        raise SettingsError("Give --output OUT.csv to write predictions (or --text \"...\" for JSON).")
+        raise SettingsError("Give --output OUT.csv to write the predictions.")
     output = output.resolve()
-    if data is not None and output == data.resolve():
-        raise SettingsError(f"--output {output} is the input file; choose another name so your data is kept.")
-    if output.exists() and not overwrite:
-        raise SettingsError(f"--output {output} exists; pass --overwrite to replace it, or pick a new name.")
-    if users is not None:
-        frame = model.recommend_table(users=users, k=k)
-    elif data is not None:
-        frame = model.predict_table(read_table(data))
-    else:
-        raise SettingsError("Give --data F (or --users all for a recommender), or --text \"...\".")
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = output.with_name(output.name + ".tmp")
-    frame.to_csv(tmp, index=False)
+    result.to_csv(tmp, index=False)
     tmp.replace(output)
-    err_console.print(f"wrote {len(frame):,} rows to {output}")
+    err_console.print(f"wrote {len(result):,} rows to {output}")
 
 
 @app.command()
@@ -90,13 +80,14 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     max_batch: Annotated[int, typer.Option("--max-batch", help="Most inputs per request (413 above).")] = 256,
     max_text_chars: Annotated[int, typer.Option("--max-text-chars", help="Longest text accepted (413 above).")] = 20_000,
+    max_queue: Annotated[int, typer.Option("--max-queue", help="Requests that may wait for one model (503 above).")] = 64,
 ) -> None:
     """Serve models over a REST API (OpenAPI docs at /docs); each model is named by its folder."""
     import uvicorn
 
     from featureship.serving.app import ServerSettings, create_app
 
-    settings = ServerSettings(max_batch=max_batch, max_text_chars=max_text_chars)
+    settings = ServerSettings(max_batch=max_batch, max_text_chars=max_text_chars, max_queue=max_queue)
     api = create_app([Path(b) for b in bundles], settings)
     uvicorn.run(api, host=host, port=port, log_level="info")
 
@@ -104,7 +95,7 @@ def serve(
 @app.command()
 @user_errors
 def demo(
-    output: Annotated[Path, typer.Option(help="Where the demo bundle goes.")] = Path("featureship-demo"),
+    output: Annotated[Path, typer.Option(help="Where the demo bundle goes (replaced if it is one).")] = Path("featureship-demo"),
 ) -> None:
     """Train a customer-service intent model on the bundled banking77 data, offline, and show it."""
     from featureship.demo import run_demo

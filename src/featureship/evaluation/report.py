@@ -11,7 +11,13 @@ import html
 import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from featureship.evaluation.tables import ResultTable, candidates_table, format_cell
+
+if TYPE_CHECKING:
+    from featureship.manifest import Manifest
+    from featureship.tasks.base import FittedModel
 
 
 def png_data_uri(fig: Any) -> str:
@@ -38,17 +44,21 @@ class Section:
     title: str
     text: str = ""
     image: str | None = None  # data URI from png_data_uri
-    table: tuple[Sequence[str], Iterable[Sequence[Any]]] | None = None  # (header, rows)
+    table: ResultTable | tuple[Sequence[str], Iterable[Sequence[Any]]] | None = None
     notes: list[str] = field(default_factory=list)
+    html: str = ""  # pre-rendered, already escaped markup (explanations, image grids)
 
 
-def _table_html(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
-    def cell(v: Any) -> str:
-        return f"{v:.4f}" if isinstance(v, float) else html.escape(str(v))
-
+def _table_html(table: ResultTable | tuple[Sequence[str], Iterable[Sequence[Any]]]) -> str:
+    if isinstance(table, ResultTable):
+        header, rows, caption = table.columns, table.rows, table.caption
+    else:
+        (header, rows), caption = table, ""
     head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{cell(v)}</td>" for v in row) + "</tr>" for row in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(format_cell(v))}</td>" for v in row)
+                   + "</tr>" for row in rows)
+    foot = f"<caption>{html.escape(caption)}</caption>" if caption else ""
+    return f"<table>{foot}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 _STYLE = """
@@ -59,6 +69,7 @@ h1{font-size:1.6em;margin-bottom:.2em} h2{font-size:1.2em;margin-top:2em;border-
 .card b{display:block;font-size:1.5em} table{border-collapse:collapse;font-size:.9em;margin:.5em 0}
 td,th{border-bottom:1px solid #e4e9ee;padding:.25em .8em;text-align:right} th{background:#f3f6f9}
 td:first-child,th:first-child{text-align:left} img{max-width:100%} .note{color:#8a5a00}
+caption{caption-side:bottom;color:#5b6b7c;font-size:.85em;text-align:left}
 """
 
 
@@ -84,6 +95,33 @@ def html_report(title: str, subtitle: str, headline: dict[str, Any], sections: l
         if section.image:
             parts.append(f"<img alt='{html.escape(section.title)}' src='{section.image}'>")
         if section.table:
-            parts.append(_table_html(*section.table))
+            parts.append(_table_html(section.table))
+        if section.html:
+            parts.append(section.html)
     parts.append("</body></html>")
     return "\n".join(parts)
+
+
+def bundle_report(model: FittedModel, manifest: Manifest) -> str:
+    """report.html for any bundle, built from the saved model: common sections, then the task's.
+
+    Written by `artifacts.write_bundle` every time a model is saved, so a reloaded-and-saved
+    model keeps its report.
+    """
+    data = manifest.data
+    sections = [Section(
+        "What was trained",
+        f"{manifest.task}: {manifest.chosen or 'model'}. Trained on {data.train_rows:,} rows"
+        + (f", validated on {data.validation_rows:,} ({data.validation})" if data.validation_rows else "")
+        + f". Headline numbers are on: {manifest.metrics_on or 'see below'}.",
+        notes=list(data.notes),
+    )]
+    if manifest.candidates:
+        sections.append(Section(
+            "Candidates", "Every model tried, on the same split; the chosen one is marked.",
+            table=candidates_table(manifest, type(model).candidate_columns)))
+    sections += model.report_sections()
+    headline = {k: v for k, v in manifest.metrics.items()}
+    subtitle = f"featureship {manifest.task} report · seed {manifest.seed}"
+    title = f"{model.name}: {manifest.task}"
+    return html_report(title, subtitle, headline, sections)

@@ -22,6 +22,8 @@ from featureship.nn.device import autocast
 DEFAULT_ENCODER = "all-MiniLM-L6-v2"
 # sha256 of model.safetensors in sentence-transformers/all-MiniLM-L6-v2 (official revision).
 OFFICIAL_MINILM_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+# Files fetched for a hub encoder: weights, config and tokenizer; never code or other formats.
+_HUB_FILES = ["*.json", "*.txt", "*.model", "model.safetensors"]
 _DEFAULT_ALIASES = {DEFAULT_ENCODER, "sentence-transformers/all-MiniLM-L6-v2", "default", "minilm"}
 
 log = logging.getLogger("featureship")
@@ -32,8 +34,9 @@ class EncoderSource:
     """Where an encoder's files are, and the identity recorded in a bundle manifest."""
 
     name: str  # what the user asked for (or the default's name)
-    path: str  # local folder, or a hub id when resolved through the hub
-    sha256: str | None  # of the weights file, when local
+    path: str  # the local folder the files are read from
+    sha256: str | None  # of the weights file
+    revision: str | None = None  # the hub commit, for a hub id
 
 
 def weights_sha256(folder: Path) -> str | None:
@@ -48,8 +51,13 @@ def weights_sha256(folder: Path) -> str | None:
     return None
 
 
-def resolve_encoder(name: str | None) -> EncoderSource:
-    """Map a user's `--encoder` to files: the default package, a local folder, or a hub id."""
+def resolve_encoder(name: str | None, revision: str | None = None) -> EncoderSource:
+    """Map a user's `--encoder` to files: the default package, a local folder, or a hub id.
+
+    A hub id is resolved to one commit (`revision`, or the newest) and its files are fetched
+    into the local cache once; the commit and the weights' sha256 go into the bundle, so a
+    bundle never serves an encoder other than the one it was trained with.
+    """
     name = name or DEFAULT_ENCODER
     if name in _DEFAULT_ALIASES:
         try:
@@ -78,25 +86,40 @@ def resolve_encoder(name: str | None) -> EncoderSource:
             )
         # recorded resolved, so the bundle loads from any working directory
         return EncoderSource(str(folder.resolve()), str(folder.resolve()), weights_sha256(folder))
-    if os.environ.get("HF_HUB_OFFLINE") == "1" or os.environ.get("TRANSFORMERS_OFFLINE") == "1":
+    return _resolve_hub(name, revision)
+
+
+def _resolve_hub(name: str, revision: str | None) -> EncoderSource:
+    from huggingface_hub import snapshot_download
+
+    offline = os.environ.get("HF_HUB_OFFLINE") == "1" or os.environ.get("TRANSFORMERS_OFFLINE") == "1"
+    try:
+        folder = Path(snapshot_download(repo_id=name, revision=revision,
+                                        allow_patterns=_HUB_FILES, local_files_only=offline))
+    except Exception as exc:  # offline, unknown repository, network: all mean "cannot get it"
         raise SettingsError(
-            f"--encoder '{name}' is neither a local model folder nor a reachable hub model "
-            f"(offline mode). Use the default ({DEFAULT_ENCODER}) or a local folder."
-        )
-    return EncoderSource(name, name, None)  # a hub id: transformers downloads it
+            f"--encoder '{name}' is neither a local model folder nor a hub model that can be "
+            f"fetched{' in offline mode' if offline else ''} ({type(exc).__name__}). Use the "
+            f"default ({DEFAULT_ENCODER}) or a local folder."
+        ) from None
+    digest = weights_sha256(folder)
+    if digest is None:
+        raise SettingsError(f"--encoder '{name}': the hub model has no model.safetensors.")
+    # snapshot folders are named by their commit hash
+    commit = folder.name if folder.parent.name == "snapshots" else revision
+    return EncoderSource(name, str(folder), digest, commit)
 
 
 def load_encoder(source: EncoderSource) -> tuple[object, torch.nn.Module]:
-    """Load tokenizer and transformer; hub ids download, local folders never touch the network."""
+    """Load tokenizer and transformer from the resolved local folder (never the network)."""
     from transformers import AutoModel, AutoTokenizer
     from transformers.utils import logging as hf_logging
 
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
-    local = Path(source.path).is_dir()
     try:
-        tokenizer = AutoTokenizer.from_pretrained(source.path, local_files_only=local)
-        model = AutoModel.from_pretrained(source.path, local_files_only=local)
+        tokenizer = AutoTokenizer.from_pretrained(source.path, local_files_only=True)
+        model = AutoModel.from_pretrained(source.path, local_files_only=True)
     except OSError as exc:
         raise FeatureshipError(f"Cannot load encoder '{source.name}': {exc}") from exc
     return tokenizer, model

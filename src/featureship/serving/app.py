@@ -3,8 +3,10 @@
     >>> app = create_app([Path("intent-model")], ServerSettings(max_batch=64))
     >>> uvicorn.run(app)   # or: featureship serve intent-model --max-batch 64
 
-Models load in the `lifespan` (at server start, never at import) and are named by their
-bundle folder: `POST /v1/models/intent-model/predict`. OpenAPI docs at /docs.
+Each bundle's manifest is read here, and its task declares the endpoints to serve, so the
+routes and OpenAPI schemas exist before anything heavy loads; the weights load in the
+`lifespan` (at server start, never at import). Models are named by their bundle folder:
+`POST /v1/models/intent-model/predict`. OpenAPI docs at /docs.
 """
 
 from __future__ import annotations
@@ -20,8 +22,8 @@ from featureship import __version__
 from featureship.serving import handlers
 from featureship.serving.body_limit import BodyLimitMiddleware, max_body_bytes
 from featureship.serving.metrics import Metrics, MetricsMiddleware
-from featureship.serving.registry import bundle_names, load_models
-from featureship.serving.routes import router
+from featureship.serving.registry import declare_models, load_models
+from featureship.serving.routes import add_model_routes, router
 from featureship.serving.settings import ServerSettings
 
 __all__ = ["ServerSettings", "create_app"]
@@ -30,36 +32,40 @@ logger = logging.getLogger("featureship.serving")
 
 
 def create_app(bundle_dirs: list[Path], settings: ServerSettings | None = None) -> FastAPI:
-    """Build the app for `bundle_dirs`; the bundles are loaded when the server starts.
+    """Build the app for `bundle_dirs`; the bundles' weights are loaded when the server starts.
 
-    Two bundles with the same folder name raise `SettingsError` here, before anything loads.
+    A missing bundle, two bundles with one folder name, or a folder name that cannot be a URL
+    segment raise here, before anything loads.
     """
     settings = settings or ServerSettings()
-    named = bundle_names(bundle_dirs)
+    models = declare_models([Path(b) for b in bundle_dirs], settings.limits, settings.max_queue)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         try:
-            app.state.models = load_models(named)
+            load_models(models)
         except Exception as exc:
             logger.error("cannot start the server: %s", exc)
             raise
         yield
-        app.state.models = {}
+        for served in models.values():
+            served.model = None
 
     app = FastAPI(
         title="featureship",
         version=__version__,
-        description="Predictions and recommendations from featureship bundles. "
-        "Models are named by their bundle folder; list them at GET /v1/models.",
+        description="AI features from featureship bundles. Models are named by their bundle "
+        "folder; list them at GET /v1/models. Only the served models' routes are listed here.",
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.models = {}
-    app.state.metrics = Metrics(set(named))
+    app.state.models = models
+    routes = {(served.name, e.name) for served in models.values() for e in served.endpoints}
+    app.state.metrics = Metrics(routes)
     app.add_middleware(BodyLimitMiddleware, limit=max_body_bytes(settings))
     # Added last, so outermost: refused bodies are counted and timed too.
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     handlers.install(app)
     app.include_router(router)
+    add_model_routes(app, models)
     return app

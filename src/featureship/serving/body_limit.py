@@ -1,10 +1,10 @@
-"""Refuse oversized request bodies (413) before they are read into memory and parsed."""
+"""Refuse oversized request bodies (413) before they are parsed, declared or chunked alike."""
 
 from __future__ import annotations
 
 import json
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from featureship.serving.settings import ServerSettings
 
@@ -20,10 +20,11 @@ def max_body_bytes(settings: ServerSettings) -> int:
 
 
 class BodyLimitMiddleware:
-    """Pure ASGI middleware: a declared Content-Length above the limit is answered 413 unread.
+    """Pure ASGI middleware: a body above the limit is answered 413 and never parsed.
 
-    Bodies sent without a Content-Length (chunked) are not checked here; the per-request
-    --max-batch / --max-text-chars checks still apply to them after parsing.
+    A declared Content-Length above the limit is refused unread. A body sent without one
+    (chunked) is counted as it arrives and refused as soon as it passes the limit; what was
+    read so far is replayed to the app, so at most `limit` bytes are ever held.
     """
 
     def __init__(self, app: ASGIApp, limit: int) -> None:
@@ -31,18 +32,40 @@ class BodyLimitMiddleware:
         self.limit = limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            declared = dict(scope["headers"]).get(b"content-length", b"0")
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None:
             if declared.isdigit() and int(declared) > self.limit:
-                await _refuse(send, int(declared), self.limit)
+                await _refuse(send, f"The request body is {int(declared):,} bytes", self.limit)
                 return
-        await self.app(scope, receive, send)
+            await self.app(scope, receive, send)
+            return
+        buffered: list[Message] = []
+        size = 0
+        while True:
+            message = await receive()
+            buffered.append(message)
+            if message["type"] != "http.request":
+                break
+            size += len(message.get("body", b""))
+            if size > self.limit:
+                await _refuse(send, f"The request body passed {self.limit:,} bytes", self.limit)
+                return
+            if not message.get("more_body", False):
+                break
+
+        async def replay() -> Message:
+            return buffered.pop(0) if buffered else await receive()
+
+        await self.app(scope, replay, send)
 
 
-async def _refuse(send: Send, declared: int, limit: int) -> None:
+async def _refuse(send: Send, what: str, limit: int) -> None:
     detail = (
-        f"The request body is {declared:,} bytes; this server accepts at most {limit:,} "
-        "(set by its --max-batch and --max-text-chars flags). Send fewer or shorter inputs."
+        f"{what}; this server accepts at most {limit:,} (set by its --max-batch and "
+        "--max-text-chars flags). Send fewer or shorter inputs."
     )
     body = json.dumps({"detail": detail}).encode()
     await send(

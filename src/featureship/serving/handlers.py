@@ -1,8 +1,8 @@
 """Error responses: every failure answers `{"detail": "<a sentence a person can act on>"}`.
 
 - request body errors (bad JSON, wrong schema) → 422, with `errors` listing each problem;
-- a `FeatureshipError` raised by a model → its `status_code` attribute if any, 404 for an
-  `UnknownItemError`, else 422;
+- a list of inputs over --max-batch, or a text over --max-text-chars → 413 naming the flag;
+- a `FeatureshipError` raised by a model → its `status_code` attribute if any, else 422;
 - anything unexpected → 500 with a generic message; the traceback goes to the server log.
 """
 
@@ -16,7 +16,9 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError, ResponseValidationError
 from fastapi.responses import JSONResponse
 
+from featureship.endpoints import Endpoint, json_type
 from featureship.errors import FeatureshipError
+from featureship.serving.settings import ServerSettings
 
 logger = logging.getLogger("featureship.serving")
 
@@ -25,15 +27,7 @@ INTERNAL_ERROR = (
     "The server is still running."
 )
 
-# Shown after a schema error so the caller sees a body that works.
-_EXAMPLES = {
-    "predict": '{"inputs": ["a text", "another text"]}',
-    "recommend": '{"user": 196, "k": 10} or {"history": [50, 172], "k": 10}',
-    "similar": '{"item": 50, "k": 10}',
-}
 _SHOWN_PROBLEMS = 3
-# FeatureshipError subclasses that mean "no such thing" (404) when they carry no `status_code`.
-_NOT_FOUND_ERRORS = {"UnknownItemError", "UnknownUserError"}
 
 
 def install(app: FastAPI) -> None:
@@ -43,7 +37,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(Exception, _unexpected)
 
 
-def describe_problems(errors: list[dict[str, Any]], endpoint: str) -> str:
+def describe_problems(errors: list[dict[str, Any]], example: dict[str, Any] | None) -> str:
     """One readable paragraph for pydantic's error list, e.g.
     "Invalid request body: 'inputs' should be a valid list (got "text"). Expected a body like ..."
     """
@@ -57,8 +51,8 @@ def describe_problems(errors: list[dict[str, Any]], endpoint: str) -> str:
         more = len(errors) - _SHOWN_PROBLEMS
         sentence = "Invalid request body: " + "; ".join(parts)
         sentence += f" (and {more} more problems)." if more > 0 else "."
-    example = _EXAMPLES.get(endpoint)
-    return sentence + (f" Expected a JSON body like {example}." if example else "")
+    shown = json.dumps(example, ensure_ascii=False) if example else ""
+    return sentence + (f" Expected a JSON body like {shown}." if shown else "")
 
 
 def _describe(error: dict[str, Any]) -> str:
@@ -70,7 +64,7 @@ def _describe(error: dict[str, Any]) -> str:
         if kind in ("model_attributes_type", "dict_type", "model_type"):
             if isinstance(value, (bytes, str)):
                 return "the body must be a JSON object sent with 'Content-Type: application/json'"
-            return f"the body must be a JSON object, not {_json_type(value)}"
+            return f"the body must be a JSON object, not {json_type(value)}"
         return message.removeprefix("Value error, ")
     if kind == "missing":
         return f"the field '{path}' is required"
@@ -95,35 +89,50 @@ def _path(loc: tuple[Any, ...] | list[Any]) -> str:
     return text
 
 
-def _json_type(value: Any) -> str:
-    names = {
-        str: "a string",
-        list: "an array",
-        int: "a number",
-        float: "a number",
-        bool: "a boolean",
-        type(None): "null",
-    }
-    return names.get(type(value), type(value).__name__)
-
-
 def _short(value: Any, limit: int = 60) -> str:
     text = json.dumps(value, default=str, ensure_ascii=False)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _endpoint(request: Request) -> str:
-    return request.url.path.rstrip("/").rsplit("/", 1)[-1]
+def _endpoint(request: Request) -> Endpoint | None:
+    route = request.scope.get("route")
+    return getattr(getattr(route, "endpoint", None), "endpoint_spec", None)
+
+
+def _over_limit(errors: list[dict[str, Any]], endpoint: Endpoint | None,
+                settings: ServerSettings) -> str | None:
+    """A sentence for inputs beyond the server's --max-batch / --max-text-chars, else None."""
+    if endpoint is None or endpoint.batch is None:
+        return None
+    field = endpoint.batch[0]
+    for error in errors:
+        loc = tuple(error.get("loc", ()))
+        if error.get("type") == "too_long" and loc == ("body", field):
+            count = len(error.get("input") or ())
+            return (f"This request has {count:,} inputs; the server accepts at most "
+                    f"{settings.max_batch:,} per request (server flag --max-batch). Split the "
+                    "inputs into smaller requests, or restart the server with a larger --max-batch.")
+        if error.get("type") == "string_too_long" and loc[:2] == ("body", field) and len(loc) == 3:
+            length = len(error.get("input") or "")
+            return (f"{field}[{loc[2]}] has {length:,} characters; the longest text accepted is "
+                    f"{settings.max_text_chars:,} (server flag --max-text-chars). Shorten the "
+                    "text, or restart the server with a larger --max-text-chars.")
+    return None
 
 
 async def _request_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
     errors = list(exc.errors())
+    endpoint = _endpoint(request)
+    too_big = _over_limit(errors, endpoint, request.app.state.settings)
+    if too_big:
+        return JSONResponse({"detail": too_big}, status_code=413)
     # The caller's own input is left out: it can be megabytes, and they already have it.
     listed = [
         {"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")} for e in errors
     ]
     return JSONResponse(
-        {"detail": describe_problems(errors, _endpoint(request)), "errors": listed},
+        {"detail": describe_problems(errors, endpoint.example if endpoint else None),
+         "errors": listed},
         status_code=422,
     )
 
@@ -131,9 +140,7 @@ async def _request_invalid(request: Request, exc: RequestValidationError) -> JSO
 async def _model_error(request: Request, exc: Exception) -> JSONResponse:
     status = getattr(exc, "status_code", None)
     if not isinstance(status, int) or not 400 <= status < 500:
-        # Matched by name so the server need not import any task (tasks never import the server).
-        not_found = any(cls.__name__ in _NOT_FOUND_ERRORS for cls in type(exc).__mro__)
-        status = 404 if not_found else 422
+        status = 422
     return JSONResponse({"detail": str(exc)}, status_code=status)
 
 

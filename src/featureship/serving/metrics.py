@@ -26,8 +26,9 @@ class Metrics:
     needs no lock.
     """
 
-    def __init__(self, model_names: set[str]) -> None:
-        self.model_names = model_names
+    def __init__(self, routes: set[tuple[str, str]]) -> None:
+        self.routes = routes  # (model, endpoint) pairs that exist
+        self.model_names = {model for model, _ in routes}
         self.requests: dict[tuple[str, str, int], int] = defaultdict(int)
         self.buckets: dict[tuple[str, str], list[int]] = {}
         self.seconds: dict[tuple[str, str], float] = defaultdict(float)
@@ -37,7 +38,7 @@ class Metrics:
         match = _MODEL_ROUTE.match(path)
         if match:
             model, endpoint = match.groups()
-            if model not in self.model_names or endpoint not in ("predict", "recommend", "similar"):
+            if (model, endpoint) not in self.routes:
                 return UNKNOWN, UNKNOWN
             return model, endpoint
         return "", path if path in _OTHER_ROUTES else "other"

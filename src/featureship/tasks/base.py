@@ -1,51 +1,151 @@
 """The one seam every feature plugs into: a Task fits data into a FittedModel.
 
-The CLI, the Python API and the server know tasks only through these two protocols and the
+The CLI, the Python API and the server know tasks only through these two classes and the
 registry in `featureship.tasks`; a task never imports the CLI or the server.
+
+    task = get_task("text-classification")
+    fitted = task.fit(table, settings, progress, validation=None, output=path)
+    write_bundle(path, fitted)                       # manifest + files + report, atomically
+    model = load(path)                               # the same class, checksums verified
+    model.predict(rows) / evaluate(data) / explain(rows) / predict_cli(**options)
+    model.endpoints(manifest, limits)                # what a server exposes, with schemas
+
+Every registered task passes the conformance suite in tests/conformance.
 """
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
+import pandas as pd
 from pydantic import BaseModel
 
-from featureship.data.readers import Table
+from featureship.data.readers import Table, as_frame
+from featureship.errors import SettingsError
+from featureship.manifest import Manifest
 from featureship.progress import Reporter
 
+if TYPE_CHECKING:
+    from featureship.endpoints import Endpoint, Limits
+    from featureship.evaluation.report import Section
+    from featureship.evaluation.tables import ResultTable
 
-@runtime_checkable
-class FittedModel(Protocol):
-    """A trained model that can predict, evaluate, and save itself as bundle files."""
+DataSource = str | Path | pd.DataFrame | Table
+# The options of `featureship predict` a model may accept (it declares which in `predict_inputs`).
+PREDICT_FLAGS = {"data": "--data", "text": "--text", "users": "--users", "k": "--k"}
+
+
+class FittedModel(ABC):
+    """A trained model: predicts, evaluates, explains, declares its endpoints, saves itself.
+
+    Subclasses set `task` and implement the abstract methods. `manifest` and `path` are set
+    when the model is written or loaded (`featureship.load`), so a model always knows its
+    bundle. Task-specific calls (`recommend`, `ask`, ...) are plain methods of the subclass,
+    reached through the endpoints it declares.
+    """
 
     task: ClassVar[str]
+    # Which `featureship predict` options this model takes (keys of PREDICT_FLAGS).
+    predict_inputs: ClassVar[frozenset[str]] = frozenset({"data"})
+    # (split, metric) pairs shown for each candidate, e.g. ("validation", "macro_f1").
+    candidate_columns: ClassVar[tuple[tuple[str, str], ...]] = ()
 
+    manifest: Manifest | None = None
+    path: Path | None = None
+
+    # ---- inference -------------------------------------------------------------------------
+    @abstractmethod
     def predict(self, rows: list[Any]) -> list[dict[str, Any]]:
-        """JSON-ready results, one per input row."""
-        ...
+        """JSON-ready results, one per input row, in order."""
 
-    def evaluate(self, data: Table) -> dict[str, Any]:
-        """Metrics on held-out data; flat float values for the headline numbers."""
-        ...
+    @abstractmethod
+    def predict_cli(self, **options: Any) -> pd.DataFrame | list[dict[str, Any]]:
+        """`featureship predict`: a frame (written as CSV) or JSON records (printed).
 
-    def explain(self, rows: list[Any]) -> list[dict[str, Any]]: ...
+        Only the options in `predict_inputs` are passed (the CLI refuses the others).
+        """
 
-    def manifest(self) -> dict[str, Any]:
-        """Fields for manifest.json: task, settings, input schema, labels, metrics, fingerprint."""
-        ...
+    @abstractmethod
+    def evaluate(self, data: DataSource) -> dict[str, Any]:
+        """Metrics on held-out data: flat numbers for the headline, plus details and `notes`."""
 
-    def save(self, directory: Path) -> None:
-        """Write weights (safetensors), JSON side files, metrics.json and report.html."""
-        ...
+    @abstractmethod
+    def explain(self, rows: list[Any]) -> list[dict[str, Any]]:
+        """Why each prediction came out as it did; one JSON-ready dict per input."""
 
     @classmethod
-    def load(cls, directory: Path, manifest: dict[str, Any]) -> FittedModel:
+    @abstractmethod
+    def endpoints(cls, manifest: Manifest, limits: Limits) -> list[Endpoint]:
+        """What a server exposes for this bundle; read from the manifest, before weights load."""
+
+    # ---- bundle ----------------------------------------------------------------------------
+    def describe(self) -> Manifest:
+        """The manifest of this model (format, files and versions are added on write).
+
+        A task sets `manifest` when it fits the model; loading sets it from the bundle.
+        """
+        return self._known_manifest().model_copy(deep=True)
+
+    @abstractmethod
+    def save(self, directory: Path) -> None:
+        """Write weights (safetensors) and JSON side files into `directory` (no report)."""
+
+    @classmethod
+    @abstractmethod
+    def load(cls, directory: Path, manifest: Manifest) -> FittedModel:
         """Rebuild from a verified bundle folder without executing any stored code."""
-        ...
+
+    def report_sections(self) -> list[Section]:
+        """Task-specific sections of report.html (the common ones are built for every task)."""
+        return []
+
+    def evaluation_tables(self, metrics: dict[str, Any]) -> list[ResultTable]:
+        """Tables `featureship evaluate` prints below the headline numbers."""
+        return []
+
+    # ---- conveniences shared by every task ----------------------------------------------------
+    @property
+    def name(self) -> str:
+        return self.path.name if self.path else self.task
+
+    @property
+    def labels(self) -> list[str]:
+        return list(self._known_manifest().labels)
+
+    @property
+    def metrics(self) -> dict[str, float]:
+        return dict(self._known_manifest().metrics)
+
+    def _known_manifest(self) -> Manifest:
+        if self.manifest is None:
+            raise RuntimeError(f"{type(self).__name__} has no manifest: fit or load it first.")
+        return self.manifest
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(task={self.task!r}, path={str(self.path)!r})"
+
+
+def read_source(data: DataSource) -> Table:
+    """A table from what a user may pass: a path, a DataFrame or a Table."""
+    return as_frame(data)
+
+
+def refuse_options(model: FittedModel, given: dict[str, Any]) -> None:
+    """Raise naming the options this model does not take (a wrong-task call)."""
+    wrong = [PREDICT_FLAGS[k] for k, v in given.items() if v is not None and k not in model.predict_inputs]
+    if wrong:
+        accepted = ", ".join(PREDICT_FLAGS[k] for k in PREDICT_FLAGS if k in model.predict_inputs)
+        raise SettingsError(
+            f"{' and '.join(wrong)} {'does' if len(wrong) == 1 else 'do'} not apply to "
+            f"{model.name}, a {model.task} model; it takes {accepted}."
+        )
 
 
 class Task(Protocol):
+    """A kind of model: its settings and how to fit one."""
+
     name: ClassVar[str]
     settings_class: ClassVar[type[BaseModel]]
     model_class: ClassVar[type[FittedModel]]

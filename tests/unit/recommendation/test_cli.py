@@ -63,4 +63,10 @@ def test_user_mistakes_exit_2_with_a_message(trained):
               "customer", "--item-column", "item", "--output", str(trained / "other"))
     assert out.exit_code == 2 and "'customer' is not in clicks.csv" in out.output
     out = run("recommend", str(trained / "model"))
-    assert out.exit_code == 2 and "--user" in out.output
+    assert out.exit_code == 2 and "--user" in out.output and "--history" in out.output
+
+
+def test_wrong_task_options_are_refused(trained):
+    out = run("predict", str(trained / "model"), "--text", "hello")
+    assert out.exit_code == 2 and "--text does not apply to model, a recommendation model" in out.output
+    assert "--users, --k" in out.output

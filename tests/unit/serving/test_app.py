@@ -6,6 +6,7 @@ import json
 import math
 import shutil
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -63,6 +64,7 @@ def test_models_lists_name_task_labels_and_metrics(client: TestClient, text_bund
     assert len(info["labels"]) == 15
     assert isinstance(info["metrics"], dict) and info["metrics"]
     assert info["endpoints"] == ["predict"]
+    assert "validation" in info["metrics_on"]
 
 
 def test_predict_returns_one_distribution_per_input(client: TestClient) -> None:
@@ -158,10 +160,56 @@ def test_oversized_body_is_413_before_it_is_read(client: TestClient) -> None:
     assert_healthy(client)
 
 
-def test_recommend_on_a_text_model_is_400_naming_its_endpoints(client: TestClient) -> None:
-    response = client.post("/v1/models/intent/recommend", json={"user": 1, "k": 5})
-    assert_error(response, 400, "text-classification", "/v1/models/intent/predict")
+def test_oversized_chunked_body_is_413_while_it_arrives(app: FastAPI, client: TestClient) -> None:
+    from featureship.serving.body_limit import max_body_bytes
+
+    limit = max_body_bytes(app.state.settings)
+    sent = 0
+
+    def chunks():  # no Content-Length: the body is sent chunked
+        nonlocal sent
+        while sent <= limit + (1 << 20):
+            sent += 1 << 20
+            yield b" " * (1 << 20)
+
+    response = client.post(PREDICT, content=chunks(), headers={"Content-Type": "application/json"})
+    assert_error(response, 413, "passed", "--max-batch")
     assert_healthy(client)
+
+
+def test_recommend_on_a_text_model_is_404_naming_its_endpoints(client: TestClient) -> None:
+    response = client.post("/v1/models/intent/recommend", json={"user": 1, "k": 5})
+    assert_error(response, 404, "text-classification", "/v1/models/intent/predict")
+    assert_healthy(client)
+
+
+def test_a_full_queue_answers_503_with_retry_after(text_bundle: Path) -> None:
+    started, release = threading.Event(), threading.Event()
+
+    def slow(rows: list[str]) -> list[dict]:
+        started.set()
+        release.wait(timeout=10)
+        return [{"label": "x", "score": 1.0, "scores": {"x": 1.0}} for _ in rows]
+
+    app = create_app([text_bundle], ServerSettings(max_queue=1))
+    with TestClient(app) as client:
+        app.state.models["intent"].model.predict = slow
+        answers: list[int] = []
+        calls = [threading.Thread(target=lambda: answers.append(
+            client.post(PREDICT, json={"inputs": ["hi"]}).status_code)) for _ in range(2)]
+        calls[0].start()
+        assert started.wait(timeout=10)
+        calls[1].start()  # waits behind the first: the queue (1) is now full
+        deadline = time.monotonic() + 10
+        while app.state.models["intent"].gate.waiting < 1 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        refused = client.post(PREDICT, json={"inputs": ["hi"]})
+        release.set()
+        for call in calls:
+            call.join(timeout=10)
+    assert_error(refused, 503, "--max-queue")
+    assert refused.headers["Retry-After"] == "1"
+    assert answers == [200, 200]
 
 
 # ---- model failures ----------------------------------------------------------------------------
@@ -171,16 +219,11 @@ class _UnknownThing(FeatureshipError):
     status_code = 404
 
 
-class UnknownItemError(FeatureshipError):
-    """Named like the recommender's own, which the server maps to 404 by name."""
-
-
 @pytest.mark.parametrize(
     ("error", "status", "phrase"),
     [
         (FeatureshipError("that text is not usable"), 422, "that text is not usable"),
         (_UnknownThing("no such thing"), 404, "no such thing"),
-        (UnknownItemError("no such item"), 404, "no such item"),
         (RuntimeError("secret internals"), 500, "Internal server error"),
     ],
 )
@@ -257,16 +300,18 @@ def test_metrics_count_requests_per_model(client: TestClient) -> None:
     assert "featureship_models_loaded 1" in after
 
 
-def test_openapi_documents_request_and_response_models(client: TestClient) -> None:
+def test_openapi_documents_only_the_served_models_routes(client: TestClient) -> None:
     assert client.get("/docs").status_code == 200
     schema = client.get("/openapi.json").json()
-    predict = schema["paths"]["/v1/models/{name}/predict"]["post"]
-    assert "PredictRequest" in str(predict["requestBody"])
-    assert "PredictResponse" in str(predict["responses"]["200"])
-    assert {"413", "422", "404"} <= set(predict["responses"])
-    assert {"PredictRequest", "RecommendRequest", "SimilarRequest", "ModelList"} <= set(
-        schema["components"]["schemas"]
-    )
+    assert set(schema["paths"]) == {"/healthz", "/metrics", "/v1/models", PREDICT}
+    predict = schema["paths"][PREDICT]["post"]
+    assert "TextPredictRequest" in str(predict["requestBody"])
+    assert "ClassificationResponse" in str(predict["responses"]["200"])
+    assert {"413", "422", "503"} <= set(predict["responses"])
+    components = schema["components"]["schemas"]
+    assert "RecommendRequest" not in components and "SimilarRequest" not in components
+    inputs = components["TextPredictRequest"]["properties"]["inputs"]
+    assert inputs["maxItems"] == MAX_BATCH and inputs["items"]["maxLength"] == MAX_TEXT_CHARS
 
 
 # ---- start-up ----------------------------------------------------------------------------------
@@ -288,6 +333,13 @@ def test_a_missing_bundle_is_refused_before_the_server_starts(tmp_path: Path) ->
         create_app([tmp_path / "missing-model"], ServerSettings())
 
 
+def test_a_folder_name_that_is_no_url_segment_is_refused(text_bundle: Path, tmp_path: Path) -> None:
+    odd = tmp_path / "my model?"
+    shutil.copytree(text_bundle, odd)
+    with pytest.raises(SettingsError, match="cannot be a URL segment"):
+        create_app([odd], ServerSettings())
+
+
 def test_two_bundles_with_one_folder_name_are_refused(text_bundle: Path, tmp_path: Path) -> None:
     copy = tmp_path / "elsewhere" / text_bundle.name
     shutil.copytree(text_bundle, copy)
@@ -295,7 +347,7 @@ def test_two_bundles_with_one_folder_name_are_refused(text_bundle: Path, tmp_pat
         create_app([text_bundle, copy], ServerSettings())
 
 
-@pytest.mark.parametrize("field", ["max_batch", "max_text_chars"])
+@pytest.mark.parametrize("field", ["max_batch", "max_text_chars", "max_queue"])
 def test_settings_refuse_limits_below_one(field: str) -> None:
     with pytest.raises(SettingsError, match="at least 1"):
         ServerSettings(**{field: 0})

@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import pandas as pd
 from safetensors.numpy import load_file, save_file
 
 from featureship.artifacts import write_json
-from featureship.data.readers import Table
+from featureship.data.columns import require_columns
+from featureship.endpoints import Endpoint, Limits, json_type
 from featureship.errors import DataError, FeatureshipError, SettingsError
 from featureship.evaluation.ranking import (
     DEFAULT_KS,
@@ -27,21 +28,44 @@ from featureship.evaluation.ranking import (
     target_ranks,
     top_k,
 )
+from featureship.evaluation.tables import ResultTable
+from featureship.manifest import Manifest
+from featureship.tasks.base import DataSource, FittedModel, read_source
 from featureship.tasks.recommendation.data import Sequences, id_strings
 from featureship.tasks.recommendation.models import Recommender, restore
+from featureship.tasks.recommendation.report import report_sections
+from featureship.tasks.recommendation.schemas import (
+    RecommendRequest,
+    RecommendResponse,
+    SimilarRequest,
+    SimilarResponse,
+)
 from featureship.tasks.recommendation.settings import RecommendationSettings
+
+if TYPE_CHECKING:
+    from featureship.evaluation.report import Section
+
+_REPORT_USERS = 2000  # enough for a stable popularity-bias picture, cheap at save time
 
 
 class UnknownItemError(FeatureshipError):
     """An item id the model has never seen (the server answers 404)."""
 
+    status_code = 404
 
-class RecommendationModel:
+
+class RecommendationModel(FittedModel):
+    """A trained recommender over the ids it was fitted on; cold users get popular items."""
+
     task: ClassVar[str] = "recommendation"
+    predict_inputs: ClassVar[frozenset[str]] = frozenset({"users", "k"})
+    candidate_columns: ClassVar[tuple[tuple[str, str], ...]] = (
+        ("validation", "ndcg@10"), ("test", "ndcg@10"), ("test", "hr@10"), ("test", "mrr@10"),
+        ("test", "coverage@10"))
 
     def __init__(self, settings: RecommendationSettings, family: str, recommender: Recommender,
                  users: list[str], items: list[str], history: Sequences, fallback: np.ndarray,
-                 titles: dict[str, str], info: dict[str, Any]) -> None:
+                 titles: dict[str, str], full_metrics: dict[str, Any] | None = None) -> None:
         self.settings = settings
         self.family = family
         self.recommender = recommender
@@ -51,7 +75,7 @@ class RecommendationModel:
         self.history = history
         self.fallback = fallback  # popularity counts over all interactions (cold start)
         self.titles = titles
-        self.info = info  # metrics, candidates, fingerprint, notes, report data
+        self.full_metrics = full_metrics or {}  # every metric at every K, for metrics.json
 
     # -- serving ---------------------------------------------------------------------------
     def recommend(self, user: Any = None, history: list[Any] | None = None, k: int = 10,
@@ -74,16 +98,18 @@ class RecommendationModel:
         else:
             if isinstance(history, (str, bytes)) or not isinstance(history, (list, tuple)):
                 raise SettingsError("'history' must be a list of item ids, e.g. [\"50\", \"172\"].")
-            known = []
+            indices = []
             for item in history:
                 index = self.item_index.get(str(item).strip())
                 if index is None:
                     ignored.append(str(item))
-                elif index not in known:
-                    known.append(index)
-            if not known:
+                else:
+                    indices.append(index)
+            if not indices:
                 return self._fallback_answer(k, [], ignored)
-            seen = np.array(known, dtype=np.int64)
+            # a repeated item counts at its latest position, as training keeps the latest one
+            latest = list(dict.fromkeys(reversed(indices)))[::-1]
+            seen = np.array(latest, dtype=np.int64)
             scores = self.recommender.score(Sequences.from_lists([seen]), np.array([-1]))[0]
         return {"items": self._ranked(scores, seen, k, include_seen), "fallback": False,
                 "ignored_items": ignored}
@@ -101,8 +127,19 @@ class RecommendationModel:
         return {"items": self._ranked(scores, np.array([index]), k, include_seen=False)}
 
     def predict(self, rows: list[Any]) -> list[dict[str, Any]]:
-        """One recommendation list per user id."""
+        """One recommendation list per user id (unknown users get the flagged fallback)."""
+        bad = [i for i, row in enumerate(rows) if isinstance(row, bool) or not isinstance(row, (int, str))]
+        if bad:
+            raise SettingsError(
+                f"Each input must be a user id (an integer or a string); input {bad[0]} is "
+                f"{json_type(rows[bad[0]])}.")
         return [self.recommend(user=row) for row in rows]
+
+    def predict_cli(self, users: str | None = None, k: int | None = None,
+                    **_: Any) -> pd.DataFrame | list[dict[str, Any]]:
+        if users is None:
+            raise SettingsError("Give --users all (or comma-separated user ids) to recommend for.")
+        return self.recommend_table(users, k=k or 10)
 
     def recommend_table(self, users: str, k: int = 10) -> pd.DataFrame:
         """Columns user, rank, item, score for 'all' users or a comma-separated list of ids."""
@@ -129,20 +166,44 @@ class RecommendationModel:
     def explain(self, rows: list[Any]) -> list[dict[str, Any]]:
         raise FeatureshipError("Explanations for recommenders are not available yet.")
 
+    @classmethod
+    def endpoints(cls, manifest: Manifest, limits: Limits) -> list[Endpoint]:
+        # ids of this bundle's own data, so the documented examples work against it
+        examples = manifest.input_schema.get("examples") or {"user": "196", "item": "50"}
+        return [
+            Endpoint("recommend", RecommendRequest, RecommendResponse, handler="recommend",
+                     summary="Top-k items for a known `user`, or for an anonymous visitor's "
+                     "`history`.", example={"user": examples["user"], "k": 10}),
+            Endpoint("similar", SimilarRequest, SimilarResponse, handler="similar",
+                     summary='The k items most similar to `item` ("you may also like").',
+                     example={"item": examples["item"], "k": 10}),
+        ]
+
+    def evaluation_tables(self, metrics: dict[str, Any]) -> list[ResultTable]:
+        rows = [[f"@{k}", metrics.get(f"hr@{k}"), metrics.get(f"ndcg@{k}"), metrics.get(f"mrr@{k}")]
+                for k in DEFAULT_KS if f"hr@{k}" in metrics]
+        return [ResultTable("ranking metrics by list length", ["K", "HR", "NDCG", "MRR"], rows)]
+
+    def report_sections(self) -> list[Section]:
+        users = self.users[:_REPORT_USERS]
+        table = self.recommend_table(",".join(users), k=10) if users else None
+        picked = (np.array([self.item_index[i] for i in table["item"]], dtype=np.int64)
+                  if table is not None and len(table) else np.zeros(0, np.int64))
+        return report_sections(self.full_metrics, bool(self.describe().training.get("refit")),
+                               picked, self.fallback, len(users))
+
     # -- evaluation ------------------------------------------------------------------------
-    def evaluate(self, data: Table) -> dict[str, Any]:
+    def evaluate(self, data: DataSource) -> dict[str, Any]:
         """Ranking metrics for held-out interactions (same columns as training).
 
         Each row is one target: the user's stored history is the input, every item not in it
         is a candidate. Unknown users get the popularity fallback (and count as not served);
         unknown items and items already in the history cannot be ranked and are left out.
         """
+        data = read_source(data)
         frame = data.frame
-        for option, column in (("--user-column", self.settings.user_column),
-                                ("--item-column", self.settings.item_column)):
-            if column not in frame.columns:
-                raise DataError(f"The {option} '{column}' the model was trained with is not in "
-                                f"{data.name}; columns are: {', '.join(map(str, frame.columns))}.")
+        require_columns(data, trained=True, user_column=self.settings.user_column,
+                        item_column=self.settings.item_column)
         users = id_strings(frame[self.settings.user_column]).tolist()
         items = id_strings(frame[self.settings.item_column]).tolist()
         notes: list[str] = []
@@ -181,7 +242,7 @@ class RecommendationModel:
             tops.append(top_k(scores, 10))
         metrics: dict[str, Any] = metrics_from_ranks(np.concatenate(ranks), DEFAULT_KS)
         metrics["coverage@10"] = coverage(np.concatenate(tops), len(self.items))
-        metrics["users_served"] = float((user_arr >= 0).mean())
+        metrics["known_users"] = float((user_arr >= 0).mean())  # the rest got the fallback
         metrics["evaluated"] = float(len(targets))
         metrics["notes"] = notes
         return metrics
@@ -213,27 +274,7 @@ class RecommendationModel:
         return {"items": items, "fallback": True, "ignored_items": ignored}
 
     # -- bundle ----------------------------------------------------------------------------
-    def manifest(self) -> dict[str, Any]:
-        schema = {"user_column": self.settings.user_column, "item_column": self.settings.item_column,
-                  "time_column": self.settings.time_column, "rating_column": self.settings.rating_column}
-        return {
-            "task": self.task,
-            "settings": self.settings.model_dump(),
-            "schema": schema,
-            "labels": [],
-            "model": self.family,
-            "metrics": self.info.get("metrics", {}),
-            "candidates": self.info.get("candidates", []),
-            "data_fingerprint": self.info.get("data_fingerprint"),
-            "data": {"users": len(self.users), "items": len(self.items),
-                     "interactions": int(len(self.history.items))},
-            "notes": self.info.get("notes", []),
-            "seed": self.settings.seed,
-        }
-
     def save(self, directory: Path) -> None:
-        from featureship.tasks.recommendation.report import write_report
-
         tensors = {f"model.{k}": np.ascontiguousarray(v) for k, v in self.recommender.tensors().items()}
         tensors["history.indptr"] = np.ascontiguousarray(self.history.indptr)
         tensors["history.items"] = np.ascontiguousarray(self.history.items)
@@ -243,24 +284,21 @@ class RecommendationModel:
         write_json(directory / "titles.json", self.titles)
         write_json(directory / "model.json", {"family": self.family,
                                               "config": self.recommender.config()})
-        write_json(directory / "metrics.json", {"metrics": self.info.get("metrics", {}),
-                                                "candidates": self.info.get("candidates", []),
-                                                "chosen": self.family})
-        write_report(self, directory / "report.html")
+        write_json(directory / "metrics.json", {"metrics": self.full_metrics})
 
     @classmethod
-    def load(cls, directory: Path, manifest: dict[str, Any]) -> RecommendationModel:
+    def load(cls, directory: Path, manifest: Manifest) -> RecommendationModel:
         tensors = load_file(str(directory / "weights.safetensors"))
         ids = json.loads((directory / "ids.json").read_text())
         titles = json.loads((directory / "titles.json").read_text())
         spec = json.loads((directory / "model.json").read_text())
+        full = json.loads((directory / "metrics.json").read_text()).get("metrics", {})
         model_tensors = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
         recommender = restore(spec["family"], model_tensors, spec["config"])
         history = Sequences(tensors["history.indptr"], tensors["history.items"])
-        settings = RecommendationSettings(**manifest["settings"])
-        info = {k: manifest.get(k) for k in ("metrics", "candidates", "data_fingerprint", "notes")}
+        settings = RecommendationSettings(**manifest.settings)
         return cls(settings, spec["family"], recommender, ids["users"], ids["items"], history,
-                   tensors["fallback.counts"].astype(np.float64), titles, info)
+                   tensors["fallback.counts"].astype(np.float64), titles, full)
 
 
 def _check_k(k: Any) -> int:

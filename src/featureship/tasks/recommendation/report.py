@@ -1,58 +1,39 @@
-"""report.html for a recommender: candidates, metric by K, popularity bias of the lists."""
+"""report.html sections of a recommender: protocol, metric by K, popularity bias of the lists."""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 
 from featureship.evaluation.ranking import DEFAULT_KS
-from featureship.evaluation.report import Section, html_report, new_figure, png_data_uri
-
-if TYPE_CHECKING:
-    from featureship.tasks.recommendation.fitted import RecommendationModel
-
-_SAMPLE_USERS = 2000  # enough for a stable popularity-bias picture, cheap at save time
+from featureship.evaluation.report import Section, new_figure, png_data_uri
 
 
-def write_report(model: RecommendationModel, path: Path) -> None:
-    metrics = model.info.get("metrics", {})
-    candidates = model.info.get("candidates", [])
-    headline = {"model": model.family}
-    for key in ("test_ndcg@10", "test_hr@10", "test_mrr@10", "test_coverage@10"):
-        if key in metrics:
-            headline[key.removeprefix("test_")] = float(metrics[key])
+def report_sections(metrics: dict[str, Any], refit: bool, picked: np.ndarray,
+                    popularity: np.ndarray, users_shown: int) -> list[Section]:
+    """`metrics`: every metric at every K; `picked`: item indices of a sample of users' top-10
+    lists; `popularity`: interactions per item."""
     sections = [
         Section("Protocol", text=(
             "Leave-one-out per user: interactions sorted by time (ties broken by file order; without a "
             "time column, a seeded random order), the last one is test, the one before validation, the "
-            "rest train. Every item the user has not interacted with is ranked. The model was chosen on "
-            "validation NDCG@10; test numbers were never used for a choice."
-            + (" The saved model was refit on all interactions." if model.info.get("refit") else "")),
-            notes=list(model.info.get("notes") or [])),
-        _candidates(candidates, model.family),
+            "rest train. Every item the user has not interacted with is ranked, and every model gets "
+            "the same history as input: the train items for validation, the train and validation "
+            "items for test. The model was chosen on validation NDCG@10; test numbers were never "
+            "used for a choice."
+            + (" The saved model was then refit on all interactions, so these test numbers describe "
+               "the validated model before the refit." if refit else ""))),
         _by_k(metrics),
-        _popularity_bias(model),
+        _popularity_bias(picked, popularity, users_shown),
     ]
     if "rating_rmse" in metrics:
         sections.append(Section("Rating prediction", text=(
-            "Biased matrix factorisation on a seeded 80/20 split of the ratings."),
+            "Biased matrix factorisation on a seeded 80/20 split of the ratings; its weight decay "
+            "was chosen on a validation part of the 80%."),
             table=(["metric", "value"], [[k, float(metrics[k])] for k in
                    ("rating_rmse", "rating_mae", "rating_rmse_global_mean") if k in metrics])))
-    page = html_report(f"Recommender: {model.family}", f"{len(model.users):,} users, "
-                       f"{len(model.items):,} items, {len(model.history.items):,} interactions",
-                       headline, sections)
-    path.write_text(page)
-
-
-def _candidates(candidates: list[dict], chosen: str) -> Section:
-    header = ["model", "valid NDCG@10", "test NDCG@10", "test HR@10", "test MRR@10",
-              "coverage@10", "train s"]
-    rows = [[c["model"] + (" (chosen)" if c["model"] == chosen else ""), c["valid"]["ndcg@10"],
-             c["test"]["ndcg@10"], c["test"]["hr@10"], c["test"]["mrr@10"],
-             c["test"]["coverage@10"], float(c["train_seconds"])] for c in candidates]
-    return Section("Candidates", text="Every model tried, on the same split.", table=(header, rows))
+    return sections
 
 
 def _by_k(metrics: dict) -> Section:
@@ -71,17 +52,14 @@ def _by_k(metrics: dict) -> Section:
     return Section("Metric by K", image=png_data_uri(fig), table=(["metric", "validation", "test"], rows))
 
 
-def _popularity_bias(model: RecommendationModel) -> Section:
+def _popularity_bias(picked: np.ndarray, popularity: np.ndarray, users_shown: int) -> Section:
     """Share of top-10 recommendations per item-popularity decile (decile 10 = most popular)."""
-    users = model.users[:_SAMPLE_USERS]
-    table = model.recommend_table(",".join(users), k=10) if users else None
-    n = len(model.items)
-    order = np.argsort(np.argsort(model.fallback, kind="stable"), kind="stable")
+    n = len(popularity)
+    order = np.argsort(np.argsort(popularity, kind="stable"), kind="stable")
     decile = np.minimum((order * 10) // max(n, 1), 9)  # 0 = least popular tenth of the catalogue
     fig, ax = new_figure(6.4, 3.4)
     shares = np.zeros(10)
-    if table is not None and len(table):
-        picked = np.array([model.item_index[i] for i in table["item"]])
+    if len(picked):
         shares = np.bincount(decile[picked], minlength=10) / len(picked)
     ax.bar(np.arange(1, 11), shares, color="#3b6ea5", label="recommendations")
     ax.axhline(0.1, color="#999", linestyle="--", label="uniform over the catalogue")
@@ -89,5 +67,5 @@ def _popularity_bias(model: RecommendationModel) -> Section:
     ax.set_ylabel("share of top-10 slots")
     ax.legend(fontsize=8)
     return Section("Popularity bias of the recommendations", image=png_data_uri(fig), text=(
-        f"Where the top-10 lists of {len(users):,} users fall in the catalogue's popularity "
+        f"Where the top-10 lists of {users_shown:,} users fall in the catalogue's popularity "
         f"ranking. {shares[-1]:.0%} of slots go to the most popular tenth of the items."))

@@ -51,3 +51,6 @@ class RecommendationSettings(TaskSettings):
     time_budget_s: float = Field(280.0, gt=0)  # wall-clock cap on one SASRec fit (all members)
     # rating prediction (biased MF), only with a rating column
     rating_factors: int = Field(16, ge=1)
+    rating_epochs: int = Field(300, ge=1)  # full-batch Adam steps
+    rating_learning_rate: float = Field(0.02, gt=0)
+    rating_weight_decay: float | None = Field(None, ge=0)  # None: chosen on validation

@@ -19,6 +19,7 @@ from featureship.evaluation.ranking import (
     target_ranks,
     top_k,
 )
+from featureship.manifest import Candidate, DataInfo, Manifest
 from featureship.progress import Reporter
 from featureship.tasks.recommendation.data import (
     Sequences,
@@ -36,6 +37,10 @@ from featureship.tasks.recommendation.models import (
 )
 from featureship.tasks.recommendation.rating import rating_metrics
 from featureship.tasks.recommendation.settings import MODEL_NAMES, RecommendationSettings
+
+# Headline numbers for the manifest, /v1/models and the report's cards (all K in metrics.json).
+HEADLINE = ("test_ndcg@10", "test_hr@10", "test_mrr@10", "test_coverage@10", "valid_ndcg@10",
+            "rating_rmse", "rating_mae")
 
 
 def candidate_names(settings: RecommendationSettings, has_time: bool, progress: Reporter) -> list[str]:
@@ -76,7 +81,6 @@ def evaluate_split(model: Recommender, histories: Sequences, users: np.ndarray,
     seconds = time.perf_counter() - started
     metrics = metrics_from_ranks(np.concatenate(ranks), DEFAULT_KS)
     metrics["coverage@10"] = coverage(np.concatenate(tops), scores.shape[1])
-    metrics["users_served"] = 1.0  # every evaluated user has a history (no cold start here)
     metrics["rank_seconds"] = seconds
     return metrics
 
@@ -98,6 +102,7 @@ class RecommendationTask:
         if validation is not None:
             raise SettingsError("Recommendation validates on each user's own held-out interactions "
                                 "(leave-one-out); do not pass a separate validation table.")
+        started = time.perf_counter()
         interactions = load_interactions(data, settings)
         for note in interactions.notes:
             progress.note(note)
@@ -133,16 +138,41 @@ class RecommendationTask:
             final = self._refit(chosen, interactions.sequences, n_items, settings, progress)
         metrics = {f"valid_{k}": v for k, v in chosen["valid"].items()}
         metrics |= {f"test_{k}": v for k, v in chosen["test"].items()}
-        metrics["train_seconds"] = chosen["train_seconds"]
         if interactions.ratings is not None:
             with progress.step("rating prediction: biased matrix factorisation, 80/20 split"):
                 metrics |= rating_metrics(interactions.ratings, len(interactions.users), n_items,
-                                          settings.rating_factors, settings.seed)
+                                          settings)
         fallback = np.bincount(interactions.sequences.items, minlength=n_items).astype(np.float64)
-        info = {"metrics": metrics, "candidates": candidates, "notes": list(progress.notes),
-                "data_fingerprint": fingerprint(data.frame), "refit": settings.refit}
-        return RecommendationModel(settings, chosen["model"], final, interactions.users,
-                                   interactions.items, interactions.sequences, fallback, titles, info)
+        model = RecommendationModel(settings, chosen["model"], final, interactions.users,
+                                    interactions.items, interactions.sequences, fallback, titles,
+                                    metrics)
+        headline = [k for k in HEADLINE if k in metrics]
+        model.manifest = Manifest(
+            task=self.name, seed=settings.seed, settings=settings.model_dump(),
+            input_schema={"type": "interactions", "user_column": settings.user_column,
+                          "item_column": settings.item_column, "time_column": settings.time_column,
+                          "rating_column": settings.rating_column,
+                          "examples": _examples(interactions, fallback)},
+            metrics={k: float(metrics[k]) for k in headline},
+            metrics_on="leave-one-out test split (each user's last interaction)"
+                       + (", measured on the validated model before it was refit on all "
+                          "interactions" if settings.refit else ""),
+            model={"family": chosen["model"], **_details(final)},
+            chosen=chosen["model"],
+            candidates=[Candidate(name=c["model"], validation=_numbers(c["valid"]),
+                                  test=_numbers(c["test"]), seconds=c["train_seconds"],
+                                  details=c["details"]) for c in candidates],
+            training={"seconds_total": round(time.perf_counter() - started, 1),
+                      "refit": settings.refit},
+            data=DataInfo(source=str(data.path), fingerprint=fingerprint(data.frame),
+                          train_rows=int(len(split.train.items)),
+                          validation_rows=len(split.valid_users), test_rows=len(split.test_users),
+                          validation="each user's second-to-last interaction",
+                          notes=list(progress.notes),
+                          extra={"users": len(interactions.users), "items": n_items,
+                                 "interactions": int(len(interactions.sequences.items))}),
+        )
+        return model
 
     def _refit(self, chosen: dict[str, Any], sequences: Sequences, n_items: int,
                settings: RecommendationSettings, progress: Reporter) -> Recommender:
@@ -155,6 +185,17 @@ class RecommendationTask:
         progress.info(f"refitting {name} on all interactions")
         model.fit(sequences, n_items, settings, progress, None)
         return model
+
+
+def _examples(interactions: Any, popularity: np.ndarray) -> dict[str, Any]:
+    """Ids from this data for the API docs' example requests."""
+    popular = np.argsort(-popularity, kind="stable")[:2]
+    return {"user": interactions.users[0], "item": interactions.items[int(popular[0])],
+            "history": [interactions.items[int(i)] for i in popular]}
+
+
+def _numbers(metrics: dict[str, Any]) -> dict[str, float]:
+    return {k: float(v) for k, v in metrics.items() if isinstance(v, (int, float))}
 
 
 def _details(model: Recommender) -> dict[str, Any]:

@@ -7,9 +7,8 @@ one path: `embedding` (frozen or fine-tuned encoder), `tfidf`, or `hybrid` (both
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -20,13 +19,21 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from featureship.artifacts import write_json
 from featureship.data.readers import Table
+from featureship.endpoints import ClassificationResponse, Endpoint, Limits, text_inputs_request
 from featureship.errors import BundleError, FeatureshipError
 from featureship.evaluation.classification import classification_metrics
+from featureship.evaluation.overlap import overlap_report
+from featureship.evaluation.tables import ResultTable, per_class_table
+from featureship.manifest import Manifest
 from featureship.nn.device import pick_device, use_bf16
 from featureship.nn.encoder import EncoderSource, TextEncoder, resolve_encoder
+from featureship.tasks.base import DataSource, FittedModel, read_source
 from featureship.tasks.text_classification import features as feat
 from featureship.tasks.text_classification.data import text_examples
 from featureship.tasks.text_classification.settings import TextClassificationSettings
+
+if TYPE_CHECKING:
+    from featureship.evaluation.report import Section
 
 WEIGHTS = "weights.safetensors"
 VOCABULARY = "tfidf_vocabulary.json"
@@ -36,23 +43,28 @@ _ENCODER_FILES = ("config.json", "tokenizer.json", "tokenizer_config.json", "voc
                   "special_tokens_map.json", "sentencepiece.bpe.model", "merges.txt", "vocab.json")
 
 
-@dataclass
-class TextClassifier:
-    """A fitted text classifier (the task's FittedModel)."""
+class TextClassifier(FittedModel):
+    """A fitted text classifier: features → linear head → softmax over `classes`."""
 
     task: ClassVar[str] = "text-classification"
+    predict_inputs: ClassVar[frozenset[str]] = frozenset({"data", "text"})
+    candidate_columns: ClassVar[tuple[tuple[str, str], ...]] = (
+        ("validation", "accuracy"), ("validation", "macro_f1"))
 
-    settings: TextClassificationSettings
-    labels: list[str]
-    kind: str  # "embedding" | "tfidf" | "hybrid"
-    weight: np.ndarray  # (C, D)
-    bias: np.ndarray  # (C,)
-    encoder: TextEncoder | None = None
-    finetuned: bool = False
-    tfidf: TfidfVectorizer | None = None
-    metrics: dict[str, Any] = field(default_factory=dict)  # full validation metrics
-    info: dict[str, Any] = field(default_factory=dict)  # candidates, training history, data notes
-    report_html: str = ""
+    def __init__(self, settings: TextClassificationSettings, classes: list[str], kind: str,
+                 weight: np.ndarray, bias: np.ndarray, encoder: TextEncoder | None = None,
+                 finetuned: bool = False, tfidf: TfidfVectorizer | None = None,
+                 validation_metrics: dict[str, Any] | None = None,
+                 train_hashes: np.ndarray | None = None) -> None:
+        self.settings = settings
+        self.classes = classes
+        self.kind = kind  # "embedding" | "tfidf" | "hybrid"
+        self.weight, self.bias = weight, bias  # (C, D), (C,)
+        self.encoder = encoder
+        self.finetuned = finetuned
+        self.tfidf = tfidf
+        self.validation_metrics = validation_metrics or {}  # full: per class, confusion matrix
+        self.train_hashes = train_hashes  # content hashes of training texts (overlap checks)
 
     # ----- inference -------------------------------------------------------------------
     def _check_inputs(self, texts: list[Any]) -> list[str]:
@@ -71,7 +83,7 @@ class TextClassifier:
 
     def probabilities(self, texts: list[str]) -> np.ndarray:
         if not texts:
-            return np.zeros((0, len(self.labels)), dtype=np.float32)
+            return np.zeros((0, len(self.classes)), dtype=np.float32)
         x = self.features(texts)
         logits = np.asarray(x @ self.weight.T) + self.bias  # (N, C)
         return feat.softmax(logits)
@@ -84,11 +96,19 @@ class TextClassifier:
         for row in probs:
             best = int(row.argmax())
             results.append({
-                "label": self.labels[best],
+                "label": self.classes[best],
                 "score": float(row[best]),
-                "scores": {lab: float(p) for lab, p in zip(self.labels, row, strict=True)},
+                "scores": {lab: float(p) for lab, p in zip(self.classes, row, strict=True)},
             })
         return results
+
+    def predict_cli(self, data: DataSource | None = None, text: list[str] | None = None,
+                    **_: Any) -> pd.DataFrame | list[dict[str, Any]]:
+        if text:
+            return self.predict(text)
+        if data is None:
+            raise FeatureshipError("Give --data F (a table with the text column) or --text \"...\".")
+        return self.predict_table(read_source(data))
 
     def predict_table(self, table: Table) -> pd.DataFrame:
         """Every input column kept, plus `prediction` and `score`; rows without text left blank."""
@@ -97,7 +117,7 @@ class TextClassifier:
         out = table.frame.copy()
         prediction = pd.Series([None] * len(out), index=out.index, dtype="object")
         score = pd.Series(np.nan, index=out.index)
-        prediction.iloc[examples.rows] = [self.labels[i] for i in probs.argmax(1)]
+        prediction.iloc[examples.rows] = [self.classes[i] for i in probs.argmax(1)]
         score.iloc[examples.rows] = probs.max(1)
         # never overwrite a column the user gave: fall back to prefixed names
         names = ["prediction", "score"]
@@ -106,11 +126,12 @@ class TextClassifier:
         out[names[0]], out[names[1]] = prediction, score
         return out
 
-    def evaluate(self, data: Table) -> dict[str, Any]:
+    def evaluate(self, data: DataSource) -> dict[str, Any]:
         """Metrics on labelled held-out data; labels never seen in training are reported, not scored."""
+        data = read_source(data)
         examples = text_examples(data, self.settings.text_column, self.settings.label_column,
                                  trained=True)
-        known = set(self.labels)
+        known = set(self.classes)
         keep = [i for i, lab in enumerate(examples.labels) if lab in known]
         notes = list(examples.notes)
         unseen = sorted({lab for lab in examples.labels if lab not in known})
@@ -124,37 +145,48 @@ class TextClassifier:
             raise FeatureshipError(f"{data.name}: no row has a label the model knows; nothing to score.")
         texts = [examples.texts[i] for i in keep]
         truth = [examples.labels[i] for i in keep]
-        predicted = [self.labels[i] for i in self.probabilities(texts).argmax(1)]
-        metrics = classification_metrics(truth, predicted, self.labels)
-        return {**metrics, "unseen_labels": unseen, "rows_skipped": len(data.frame) - len(keep),
-                "notes": notes}
+        predicted = [self.classes[i] for i in self.probabilities(texts).argmax(1)]
+        metrics = classification_metrics(truth, predicted, self.classes)
+        overlap = overlap_report([text_key(t) for t in texts], self.train_hashes, data.name)
+        if "overlap_note" in overlap:
+            notes.append(overlap.pop("overlap_note"))
+        return {**metrics, **overlap, "unseen_labels": unseen,
+                "rows_skipped": len(data.frame) - len(keep), "notes": notes}
 
     def explain(self, rows: list[Any]) -> list[dict[str, Any]]:
         raise FeatureshipError("Explanations for text classification are not available yet.")
 
-    # ----- bundle ------------------------------------------------------------------------
-    def headline(self) -> dict[str, float]:
-        return {k: self.metrics[k] for k in ("accuracy", "macro_f1", "weighted_f1") if k in self.metrics}
+    def evaluation_tables(self, metrics: dict[str, Any]) -> list[ResultTable]:
+        per_class = metrics.get("per_class")
+        return [per_class_table(per_class)] if per_class else []
 
-    def manifest(self) -> dict[str, Any]:
+    @classmethod
+    def endpoints(cls, manifest: Manifest, limits: Limits) -> list[Endpoint]:
+        return [Endpoint(
+            name="predict", request=text_inputs_request(limits, "TextPredictRequest"),
+            response=ClassificationResponse, handler="predict",
+            summary="Classify texts: one {label, score, scores} per input, in order.",
+            example={"inputs": ["a text", "another text"]}, batch=("inputs", "predictions"))]
+
+    def report_sections(self) -> list[Section]:
+        from featureship.tasks.text_classification.report import report_sections
+
+        return report_sections(self.validation_metrics, self.describe())
+
+    # ----- bundle ------------------------------------------------------------------------
+    def model_spec(self) -> dict[str, Any]:
+        """What the manifest's `model` says: the head's kind and the encoder's identity."""
         encoder = None
         if self.encoder is not None:
             encoder = {"name": self.encoder.source.name, "sha256": self.encoder.source.sha256,
+                       "revision": self.encoder.source.revision,
                        "finetuned": self.finetuned, "max_length": self.encoder.max_length}
-        return {
-            "task": self.task,
-            "settings": self.settings.model_dump(),
-            "seed": self.settings.seed,
-            "input_schema": {"text_column": self.settings.text_column, "type": "text"},
-            "labels": self.labels,
-            "metrics": self.headline(),
-            "metrics_on": "validation",
-            "model": {"kind": self.kind, "encoder": encoder, "tfidf": self.tfidf is not None},
-            **self.info,
-        }
+        return {"kind": self.kind, "encoder": encoder, "tfidf": self.tfidf is not None}
 
     def save(self, directory: Path) -> None:
         tensors = {"head.weight": torch.from_numpy(self.weight), "head.bias": torch.from_numpy(self.bias)}
+        if self.train_hashes is not None:
+            tensors["train.hashes"] = torch.from_numpy(self.train_hashes.view(np.int64))
         if self.tfidf is not None:
             vocab, idf = feat.tfidf_arrays(self.tfidf)
             feat.save_vocabulary(directory / VOCABULARY, vocab)
@@ -170,13 +202,12 @@ class TextClassifier:
                 if extra.suffix == ".py":
                     extra.unlink()
         save_torch(tensors, str(directory / WEIGHTS))
-        write_json(directory / "metrics.json", {"validation": self.metrics, **self.info})
-        (directory / "report.html").write_text(self.report_html, encoding="utf-8")
+        write_json(directory / "metrics.json", {"validation": self.validation_metrics})
 
     @classmethod
-    def load(cls, directory: Path, manifest: dict[str, Any]) -> TextClassifier:
-        settings = TextClassificationSettings(**manifest["settings"])
-        spec = manifest["model"]
+    def load(cls, directory: Path, manifest: Manifest) -> TextClassifier:
+        settings = TextClassificationSettings(**manifest.settings)
+        spec = manifest.model
         tensors = load_torch(str(directory / WEIGHTS))
         weight, bias = tensors["head.weight"].numpy(), tensors["head.bias"].numpy()
         tfidf = None
@@ -190,18 +221,23 @@ class TextClassifier:
             if enc.get("finetuned"):
                 encoder = _load_finetuned(directory, enc, tensors, device, bf16)
             else:
-                source = resolve_encoder(enc["name"])
-                if enc.get("sha256") and source.sha256 and source.sha256 != enc["sha256"]:
+                source = resolve_encoder(enc["name"], revision=enc.get("revision"))
+                if enc.get("sha256") and source.sha256 != enc["sha256"]:
                     raise BundleError(
                         f"{directory}: the encoder '{enc['name']}' found at {source.path} has other "
                         f"weights (sha256 {source.sha256}) than the model was trained with "
                         f"({enc['sha256']}). Install the same encoder or retrain."
                     )
                 encoder = TextEncoder(source, device, bf16, int(enc["max_length"]))
-        info = {k: manifest[k] for k in ("candidates", "training", "data") if k in manifest}
         metrics = json.loads((directory / "metrics.json").read_text(encoding="utf-8")).get("validation", {})
-        return cls(settings, list(manifest["labels"]), spec["kind"], weight, bias, encoder,
-                   bool(enc and enc.get("finetuned")), tfidf, metrics, info)
+        hashes = tensors["train.hashes"].numpy().view(np.uint64) if "train.hashes" in tensors else None
+        return cls(settings, list(manifest.labels), spec["kind"], weight, bias, encoder,
+                   bool(enc and enc.get("finetuned")), tfidf, metrics, hashes)
+
+
+def text_key(text: str) -> str:
+    """A text's content for overlap checks: case and spacing do not make a new example."""
+    return " ".join(text.lower().split())
 
 
 def _load_finetuned(directory: Path, enc: dict, tensors: dict, device, bf16: bool) -> TextEncoder:

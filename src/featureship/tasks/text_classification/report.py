@@ -1,4 +1,4 @@
-"""report.html for a text classifier: headline numbers, candidates, curves, per-class F1, confusion."""
+"""report.html sections of a text classifier: candidates, curves, per-class F1, confusion."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ from typing import Any
 
 import numpy as np
 
-from featureship.evaluation.report import Section, html_report, new_figure, png_data_uri
+from featureship.evaluation.report import Section, new_figure, png_data_uri
+from featureship.evaluation.tables import per_class_table
+from featureship.manifest import Manifest
 
 
 def _confusion_plot(confusion: dict[str, Any]) -> str:
@@ -59,43 +61,24 @@ def _candidates_plot(candidates: list[dict[str, Any]]) -> str:
     return png_data_uri(fig)
 
 
-def build_report(title: str, metrics: dict[str, Any], info: dict[str, Any], kind: str) -> str:
-    candidates = info.get("candidates") or []
-    training = info.get("training") or {}
-    data = info.get("data") or {}
-    sections = [
-        Section(
-            "What was trained",
-            f"Model: {kind}. Trained on {data.get('train_rows', '?')} rows, scored on "
-            f"{data.get('validation_rows', '?')} held-out validation rows ({data.get('validation', '')}). "
-            "Every number on this page is on validation data: no weight was fitted on it, but it "
-            "chose the candidate, the best epoch and the blend weight, so treat the numbers as "
-            "slightly optimistic and confirm on a test set with `featureship evaluate`.",
-            notes=list(data.get("notes", [])),
-        ),
-    ]
+def report_sections(metrics: dict[str, Any], manifest: Manifest) -> list[Section]:
+    """The text classifier's own sections: candidates chart, curves, per-class F1, confusion."""
+    sections = []
+    candidates = [{"candidate": c.name, "macro_f1": c.validation.get("macro_f1", 0.0)}
+                  for c in manifest.candidates]
     if candidates:
-        sections.append(Section(
-            "Candidates tried", "auto compared these on validation macro-F1 and kept the best.",
-            image=_candidates_plot(candidates),
-            table=(["candidate", "accuracy", "macro_f1", "train seconds"],
-                   [[c["candidate"], c["accuracy"], c["macro_f1"], round(c["seconds"], 1)] for c in candidates]),
-        ))
+        sections.append(Section("Candidates on validation macro-F1", image=_candidates_plot(candidates)))
+    training = manifest.training
     if training.get("history"):
         sections.append(Section(
             "Fine-tuning curves", f"Stopped: {training.get('stopped', '')}; best epoch "
             f"{training.get('best_epoch', '?')}.", image=_curves_plot(training["history"])))
     per_class = metrics.get("per_class", {})
     if per_class:
-        worst = sorted(per_class.items(), key=lambda kv: kv[1]["f1"])[:10]
+        worst = dict(sorted(per_class.items(), key=lambda kv: kv[1]["f1"])[:10])
         sections.append(Section(
             "F1 by class", "Classes at the top of the chart need more or cleaner examples.",
-            image=_per_class_plot(per_class),
-            table=(["class (10 weakest)", "precision", "recall", "f1", "support"],
-                   [[k, v["precision"], v["recall"], v["f1"], v["support"]] for k, v in worst]),
-        ))
+            image=_per_class_plot(per_class), table=per_class_table(worst, "10 weakest classes")))
         sections.append(Section("Confusion matrix", "Rows: the true class; columns: what the model said.",
                                 image=_confusion_plot(metrics["confusion_matrix"])))
-    headline = {"accuracy": metrics.get("accuracy"), "macro-F1": metrics.get("macro_f1"),
-                "classes": len(per_class)}
-    return html_report(title, "featureship text classification report", headline, sections)
+    return sections

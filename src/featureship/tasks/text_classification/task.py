@@ -17,13 +17,14 @@ from featureship.data.readers import Table
 from featureship.data.splits import stratified_split
 from featureship.errors import DataError, SettingsError
 from featureship.evaluation.classification import classification_metrics
+from featureship.evaluation.overlap import row_hashes
+from featureship.manifest import Candidate, DataInfo, Manifest
 from featureship.nn.device import pick_device, use_bf16
 from featureship.nn.encoder import TextEncoder, resolve_encoder
 from featureship.progress import Reporter
 from featureship.tasks.text_classification import features as feat
 from featureship.tasks.text_classification.data import TextExamples, check_trainable, text_examples
-from featureship.tasks.text_classification.model import TextClassifier
-from featureship.tasks.text_classification.report import build_report
+from featureship.tasks.text_classification.model import TextClassifier, text_key
 from featureship.tasks.text_classification.settings import TextClassificationSettings
 
 # Regularisation of the logistic-regression heads; unit-norm features want a weak penalty.
@@ -32,6 +33,8 @@ HEAD_C = {"embedding": 10.0, "tfidf": 10.0, "hybrid": 10.0}
 TRAIN_COST_FACTOR = 3.5
 # Weights of the TF-IDF head when blended with a fine-tuned encoder (picked on validation).
 FUSION_WEIGHTS = (0.1, 0.2, 0.3, 0.4, 0.5)
+# Texts timed to estimate encoding speed when the embeddings came from the cache.
+_RATE_SAMPLE = 256
 
 
 @dataclass
@@ -59,6 +62,7 @@ class TextClassificationTask:
             raise SettingsError("--resume continues a fine-tuning run; --mode head has nothing to resume.")
         torch.manual_seed(settings.seed)
         train_ex, valid_ex, notes, valid_desc = self._examples(data, validation, settings)
+        skipped = len(data.frame) - len(train_ex.texts) - (len(valid_ex.texts) if validation is None else 0)
         for note in notes:
             progress.note(note)
         labels = sorted(set(train_ex.labels))
@@ -77,7 +81,8 @@ class TextClassificationTask:
                                                                 progress, run)
         training: dict[str, Any] = {}
         if settings.mode == "finetune" or (settings.mode == "auto" and (
-            settings.resume or self._finetune_fits(len(train.texts), embed_rate, settings, progress)
+            settings.resume or self._finetune_fits(len(train.texts), embed_rate, settings, progress,
+                                                   encoder, train.texts)
         )):
             model, training = self._finetune(built["frozen embedding"], encoder, train, valid, labels,
                                              settings, device, bf16, progress, run, fingerprint)
@@ -101,21 +106,26 @@ class TextClassificationTask:
         progress.info(f"chose '{best['candidate']}' (validation macro-F1 {best['macro_f1']:.4f})")
         metrics = classification_metrics(
             [labels[i] for i in valid.y], [labels[i] for i in best["_pred"]], labels)
-        for c in candidates:
-            c.pop("_pred", None)
-        chosen.metrics = metrics
-        chosen.info = {
-            "candidates": candidates,
-            "chosen": best["candidate"],
-            "training": {**training, "seconds_total": round(time.monotonic() - started, 1),
-                         "device": device.type, "bf16": bf16},
-            "data": {"fingerprint": fingerprint, "train_rows": len(train.texts),
-                     "validation_rows": len(valid.texts), "validation": valid_desc,
-                     "source": str(data.path), "notes": notes},
-        }
-        chosen.report_html = build_report(
-            f"{output.name if output else 'model'}: {len(labels)}-class text classifier",
-            metrics, chosen.info, best["candidate"])
+        chosen.validation_metrics = metrics
+        # every text the run saw, validation included (it chose the candidate and the epoch)
+        chosen.train_hashes = row_hashes(text_key(t) for t in [*train_ex.texts, *valid_ex.texts])
+        chosen.manifest = Manifest(
+            task=self.name, seed=settings.seed, settings=settings.model_dump(),
+            input_schema={"text_column": settings.text_column, "type": "text"},
+            labels=labels,
+            metrics={k: metrics[k] for k in ("accuracy", "macro_f1", "weighted_f1")},
+            metrics_on="validation split: it also chose the candidate, the epoch and the blend "
+                       "weight, so the numbers are slightly optimistic",
+            model=chosen.model_spec(), chosen=best["candidate"],
+            candidates=[Candidate(name=c["candidate"], seconds=round(c["seconds"], 2),
+                                  validation={"accuracy": c["accuracy"], "macro_f1": c["macro_f1"]})
+                        for c in candidates],
+            training={**training, "seconds_total": round(time.monotonic() - started, 1),
+                      "device": device.type, "bf16": bf16},
+            data=DataInfo(source=str(data.path), fingerprint=fingerprint, train_rows=len(train.texts),
+                          validation_rows=len(valid.texts), validation=valid_desc, notes=notes,
+                          skipped_rows=skipped),
+        )
         return chosen
 
     # ----- steps ----------------------------------------------------------------------------
@@ -246,9 +256,12 @@ class TextClassificationTask:
 
     @staticmethod
     def _finetune_fits(n_train: int, embed_rate: float, settings: TextClassificationSettings,
-                       progress: Reporter) -> bool:
-        if embed_rate <= 0:  # embeddings came from cache: time a fresh estimate is not worth it
-            embed_rate = 200.0
+                       progress: Reporter, encoder: TextEncoder, texts: list[str]) -> bool:
+        if embed_rate <= 0:  # embeddings came from the cache: time a sample so reruns agree
+            sample = texts[:_RATE_SAMPLE]
+            t0 = time.monotonic()
+            encoder.embed(sample, settings.batch_size)
+            embed_rate = len(sample) / max(time.monotonic() - t0, 1e-6)
         estimate = settings.epochs * n_train * TRAIN_COST_FACTOR / embed_rate
         fits = estimate <= settings.time_budget_minutes * 60
         progress.info(

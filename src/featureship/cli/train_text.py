@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from featureship.cli._common import console, metrics_table, train_app, user_errors
+from featureship.cli._common import show_training_summary, train_app, user_errors
 
 
 @train_app.command("text-classification")
@@ -28,6 +28,7 @@ def train_text_classification(
     max_length: Annotated[int | None, typer.Option("--max-length", help="Tokens per text.")] = None,
     time_budget_minutes: Annotated[float | None, typer.Option("--time-budget-minutes", help="Fine-tuning time budget (default 20).")] = None,
     precision: Annotated[str | None, typer.Option("--precision", help="auto | bf16 | fp32.")] = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace the bundle already at --output.")] = False,
 ) -> None:
     """Train a text classifier (intents, sentiment, topics) on a pretrained transformer."""
     from featureship.api import train
@@ -36,30 +37,9 @@ def train_text_classification(
     reporter = Reporter()
     model = train(
         "text-classification", data=data, output=output, validation=validation, progress=reporter,
+        overwrite=overwrite,
         text_column=text_column, label_column=label_column, mode=mode, encoder=encoder,
         epochs=epochs, seed=seed, resume=resume, batch_size=batch_size, learning_rate=learning_rate,
         max_length=max_length, time_budget_minutes=time_budget_minutes, precision=precision,
     )
     show_training_summary(model)
-
-
-def show_training_summary(model) -> None:
-    from rich.table import Table
-
-    manifest = model.manifest
-    candidates = manifest.get("candidates") or []
-    if candidates:
-        table = Table(title="candidates (validation)", header_style="bold")
-        for column in ("candidate", "accuracy", "macro-F1", "seconds", ""):
-            table.add_column(column, justify="left" if column in ("candidate", "") else "right")
-        for c in candidates:
-            chosen = "← chosen" if c["candidate"] == manifest.get("chosen") else ""
-            table.add_row(c["candidate"], f"{c['accuracy']:.4f}", f"{c['macro_f1']:.4f}",
-                          f"{c['seconds']:.1f}", chosen)
-        console.print(table)
-    data = manifest.get("data", {})
-    summary = {**model.metrics, "classes": len(model.labels), "train rows": data.get("train_rows"),
-               "validation rows": data.get("validation_rows"),
-               "seconds": manifest.get("training", {}).get("seconds_total")}
-    console.print(metrics_table(f"{model.name}: validation", summary))
-    console.print(f"bundle: [bold]{model.path}[/]  report: {model.path / 'report.html'}")

@@ -1,0 +1,63 @@
+"""One tiny case per registered task: data to fit, inputs to predict, a bad input to refuse.
+
+A new task adds its case here; `test_every_registered_task_has_a_case` fails until it does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+from tests.data_sets import banking_subset
+from tests.unit.recommendation.conftest import FAST, synthetic_frame
+
+
+@dataclass
+class Case:
+    data: Callable[[], pd.DataFrame]  # training data (small, real where possible)
+    held_out: Callable[[], pd.DataFrame]  # labelled data the model has not seen
+    settings: dict[str, Any]
+    inputs: list[Any]  # rows for model.predict
+    bad_inputs: list[Any]  # rows model.predict must refuse with a FeatureshipError...
+    bad_message: str  # ...whose message contains this
+    cli_options: dict[str, Any] = field(default_factory=dict)  # for model.predict_cli
+
+
+def _text_held_out() -> pd.DataFrame:
+    return banking_subset(3, 5, skip=20)
+
+
+def _walks_held_out() -> pd.DataFrame:
+    # one unseen in-group item per user of the first few users of each group
+    frame = synthetic_frame()
+    rows = []
+    for user in ("a-user0", "a-user1", "b-user0", "b-user1"):
+        seen = set(frame.loc[frame.user == user, "item"])
+        rows.append({"user": user, "item": next(f"{user[0]}{i}" for i in range(20)
+                                                if f"{user[0]}{i}" not in seen)})
+    return pd.DataFrame(rows)
+
+
+CASES: dict[str, Case] = {
+    "text-classification": Case(
+        data=lambda: banking_subset(3, 20),
+        held_out=_text_held_out,
+        settings={"text_column": "text", "label_column": "category", "mode": "head"},
+        inputs=["my card has not arrived", "I lost my card", "what exchange rate do you use?"],
+        bad_inputs=["fine", 42],
+        bad_message="Inputs must be texts; item(s) 1 are int",
+        cli_options={"text": ["where is my card?"]},
+    ),
+    "recommendation": Case(
+        data=synthetic_frame,
+        held_out=_walks_held_out,
+        settings={"user_column": "user", "item_column": "item", "time_column": "ts",
+                  "model": "itemknn", **FAST},
+        inputs=["a-user3", "b-user5", "stranger"],
+        bad_inputs=[{"user": "a-user3"}],
+        bad_message="input 0 is an object",
+        cli_options={"users": "a-user3,b-user5", "k": 3},
+    ),
+}
