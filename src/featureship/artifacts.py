@@ -189,7 +189,7 @@ def _swap_in(tmp: Path, output: Path) -> None:
         return
     if not _exchange(tmp, output):
         # No atomic exchange here: rename the old bundle aside under a unique name first.
-        # Readers retry once when the folder changes under them (see `load_pinned`).
+        # Readers read again when the folder changes under them (see `load_pinned`).
         aside = Path(tempfile.mkdtemp(prefix=f".{output.name}.", suffix=".old", dir=output.parent))
         os.replace(output, aside / "bundle")
         os.replace(tmp, output)
@@ -267,22 +267,30 @@ def verify_files(directory: Path, manifest: Manifest) -> None:
             )
 
 
-def load_pinned(directory: Path, load: Callable[[Path], Any]) -> Any:
-    """Run `load(directory)`, once more if the bundle was replaced while it was being read."""
+def load_pinned(directory: Path, load: Callable[[Path], Any], attempts: int = 20) -> Any:
+    """Run `load(directory)` so that it reads one bundle, even while a writer replaces it.
+
+    Every replacement gives the folder path a new inode, so a load that saw the same inode
+    before and after read one bundle only; otherwise (a failure or a success) it reads again.
+    """
     def identity() -> int | None:
         try:
             return os.stat(directory).st_ino
         except OSError:
             return None
 
-    before = identity()
-    try:
-        return load(directory)
-    except (BundleError, OSError):
-        time.sleep(0.05)  # a writer renaming aside (no atomic exchange) is mid-swap
-        if identity() == before and before is not None:
-            raise
-        return load(directory)
+    for _ in range(attempts):
+        before = identity()
+        try:
+            result = load(directory)
+        except (BundleError, OSError):
+            if before is not None and identity() == before:
+                raise  # nothing changed underneath: a real problem with the bundle
+        else:
+            if before is not None and identity() == before:
+                return result
+        time.sleep(0.02)  # replaced while it was being read: read the new one
+    return load(directory)
 
 
 def write_json(path: Path, data: Any) -> None:

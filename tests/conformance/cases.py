@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
+
 from tests.data_sets import banking_subset
 from tests.unit.recommendation.conftest import FAST, synthetic_frame
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from tests.data_sets import shared_dataset
 
 import featureship
+from tests.data_sets import shared_dataset
 
 COLUMNS = dict(user_column="user_id", item_column="movie_id", time_column="timestamp")
 

@@ -3,75 +3,24 @@
 from __future__ import annotations
 
 import math
-import os
 import signal
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-START_DEADLINE_S = 120.0  # loading the encoder on a busy 2-core machine can take a while
+from tests.servers import served
+
 MAX_BATCH = 16
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_until_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + START_DEADLINE_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"server exited with {process.returncode}:\n{log.read_text()}")
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1.0).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass  # not listening yet
-        time.sleep(0.1)
-    pytest.fail(f"server not healthy after {START_DEADLINE_S:.0f} s:\n{log.read_text()}")
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
 @pytest.fixture
-def server(
-    text_bundle: Path, tmp_path: Path
-) -> Iterator[tuple[str, subprocess.Popen[bytes], Path]]:
-    port = _free_port()
+def server(text_bundle: Path, tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes], Path]]:
     log = tmp_path / "server.log"
-    command = [
-        sys.executable, "-m", "featureship", "serve", str(text_bundle),
-        "--host", "127.0.0.1", "--port", str(port), "--max-batch", str(MAX_BATCH),
-    ]  # fmt: skip
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            command,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-        try:
-            url = f"http://127.0.0.1:{port}"
-            _wait_until_healthy(url, process, log)
-            yield url, process, log
-        finally:
-            _stop(process)
+    with served([text_bundle], log, "--max-batch", str(MAX_BATCH)) as (url, process):
+        yield url, process, log
 
 
 def test_serve_answers_real_http_and_shuts_down_cleanly(

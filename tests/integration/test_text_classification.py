@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from tests.data_sets import banking_subset, shared_dataset
 from typer.testing import CliRunner
 
 import featureship
 from featureship.cli import app
 from featureship.data import Table
 from featureship.errors import BundleError
+from tests.data_sets import banking_subset, shared_dataset
 
 runner = CliRunner()
 

@@ -11,30 +11,40 @@ from featureship.errors import DataError, format_rows
 
 
 def require_columns(table: Table, trained: bool = False, **columns: str | None) -> None:
-    """Each `option=column` must exist in the table; the error lists the columns that do.
+    """Each `option=column` must exist in the table; one error names every missing one.
 
     `trained=True` when the columns come from a trained model (evaluate, predict): the user
     gave no flag then, so the message names the column and says where it came from.
     """
     existing = [str(c) for c in table.frame.columns]
-    for option, column in columns.items():
-        if column is None:
-            continue
-        if column not in table.frame.columns:
-            hint = difflib.get_close_matches(column, existing, n=1)
-            maybe = f" Did you mean '{hint[0]}'?" if hint else ""
-            if trained:
-                what = option.replace("_", " ")
-                raise DataError(
-                    f"{table.name} has no column '{column}', the {what} the model was trained "
-                    f"with; its columns are: {', '.join(existing)}.{maybe} Rename that column "
-                    f"to '{column}'."
-                )
-            flag = "--" + option.replace("_", "-")
-            raise DataError(
-                f"The {flag} '{column}' is not in {table.name}; its columns are: "
-                f"{', '.join(existing)}.{maybe}"
-            )
+    missing = [(option, column) for option, column in columns.items()
+               if column is not None and column not in table.frame.columns]
+    if not missing:
+        return
+    hints = []
+    for _, column in missing:
+        close = difflib.get_close_matches(column, existing, n=1)
+        if close:
+            hints.append(f"Did you mean '{close[0]}' for '{column}'?" if len(missing) > 1
+                         else f"Did you mean '{close[0]}'?")
+    maybe = (" " + " ".join(hints)) if hints else ""
+    if trained:
+        named = _and([f"'{c}', the {o.replace('_', ' ')} the model was trained with"
+                      for o, c in missing])
+        plural = len(missing) > 1
+        raise DataError(
+            f"{table.name} has no column {named}; its columns are: {', '.join(existing)}.{maybe} "
+            f"Rename {'those columns' if plural else 'that column'} to match."
+        )
+    named = _and([f"--{o.replace('_', '-')} '{c}'" for o, c in missing])
+    verb = "are" if len(missing) > 1 else "is"
+    raise DataError(
+        f"The {named} {verb} not in {table.name}; its columns are: {', '.join(existing)}.{maybe}"
+    )
+
+
+def _and(parts: list[str]) -> str:
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
 def require_rows(table: Table) -> None:

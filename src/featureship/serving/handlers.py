@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError, ResponseValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from featureship.endpoints import Endpoint, json_type
 from featureship.errors import FeatureshipError
@@ -31,6 +32,7 @@ _SHOWN_PROBLEMS = 3
 
 
 def install(app: FastAPI) -> None:
+    app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _request_invalid)
     app.add_exception_handler(FeatureshipError, _model_error)
     app.add_exception_handler(ResponseValidationError, _response_invalid)
@@ -135,6 +137,16 @@ async def _request_invalid(request: Request, exc: RequestValidationError) -> JSO
          "errors": listed},
         status_code=422,
     )
+
+
+async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError):
+        # FastAPI answers a body that is not UTF-8 with a bare 400; it is malformed JSON: 422
+        detail = (f"The request body is not valid JSON: it is not UTF-8 text ({exc.__cause__.reason} "
+                  f"at byte {exc.__cause__.start}). Send UTF-8 encoded JSON.")
+        return JSONResponse({"detail": detail, "errors": [
+            {"loc": ["body"], "msg": "not UTF-8", "type": "json_invalid"}]}, status_code=422)
+    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
 
 async def _model_error(request: Request, exc: Exception) -> JSONResponse:

@@ -97,3 +97,14 @@ def test_numbers_read_as_text_are_not_a_text_column():
     t = table(pd.DataFrame({"amount": ["1.5", "20"], "label": ["a", "b"]}))
     with pytest.raises(DataError, match="holds numbers, not text"):
         text_examples(t, "amount", "label")
+
+
+def test_every_missing_column_is_named_in_one_message():
+    from featureship.data.columns import require_columns
+
+    table = Table(pd.DataFrame({"message": ["hi"], "intent": ["x"]}), Path("tickets.csv"))
+    with pytest.raises(DataError) as caught:
+        require_columns(table, text_column="text", label_column="category")
+    message = str(caught.value)
+    assert "The --text-column 'text' and --label-column 'category' are not in tickets.csv" in message
+    assert "its columns are: message, intent" in message

@@ -360,3 +360,10 @@ def test_a_model_answer_that_breaks_the_schema_is_500_and_server_recovers(
     assert_error(client.post(PREDICT, json={"inputs": ["hi"]}), 500, "Internal server error")
     monkeypatch.undo()
     assert_healthy(client)
+
+
+def test_a_body_that_is_not_utf8_is_422(client: TestClient) -> None:
+    response = client.post(PREDICT, content=b'{"inputs": ["\xff"]}',
+                           headers={"Content-Type": "application/json"})
+    assert_error(response, 422, "not valid JSON: it is not UTF-8")
+    assert_healthy(client)
