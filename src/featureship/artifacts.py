@@ -270,14 +270,16 @@ def verify_files(directory: Path, manifest: Manifest) -> None:
 def load_pinned(directory: Path, load: Callable[[Path], Any], attempts: int = 20) -> Any:
     """Run `load(directory)` so that it reads one bundle, even while a writer replaces it.
 
-    Every replacement gives the folder path a new inode, so a load that saw the same inode
-    before and after read one bundle only; otherwise (a failure or a success) it reads again.
+    Every replacement puts a new folder at the path (a new inode and modification time; the
+    time too, since a deleted folder's inode number can be reused at once), so a load that saw
+    the same folder before and after read one bundle only; otherwise it reads again.
     """
-    def identity() -> int | None:
+    def identity() -> tuple[int, int] | None:
         try:
-            return os.stat(directory).st_ino
+            stat = os.stat(directory)
         except OSError:
             return None
+        return stat.st_ino, stat.st_mtime_ns
 
     for _ in range(attempts):
         before = identity()

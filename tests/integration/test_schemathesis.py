@@ -57,7 +57,7 @@ def test_the_server_keeps_its_openapi_promises(server_url: str, mode: str) -> No
         @given(data=st.data())
         @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck),
                   database=None)
-        def check(data: st.DataObject) -> None:
+        def check(data: st.DataObject, strategy: st.SearchStrategy = strategy) -> None:
             data.draw(strategy).call_and_validate()
 
         check()

@@ -94,7 +94,7 @@ class RecommendationModel(FittedModel):
             if index is None:
                 return self._fallback_answer(k, [], ignored)
             seen = self.history[index]
-            scores = self.recommender.score(Sequences.from_lists([seen]), np.array([index]))[0]
+            scores = self.recommender.score(Sequences.from_lists([seen]))[0]
         else:
             if isinstance(history, (str, bytes)) or not isinstance(history, (list, tuple)):
                 raise SettingsError("'history' must be a list of item ids, e.g. [\"50\", \"172\"].")
@@ -110,7 +110,7 @@ class RecommendationModel(FittedModel):
             # a repeated item counts at its latest position, as training keeps the latest one
             latest = list(dict.fromkeys(reversed(indices)))[::-1]
             seen = np.array(latest, dtype=np.int64)
-            scores = self.recommender.score(Sequences.from_lists([seen]), np.array([-1]))[0]
+            scores = self.recommender.score(Sequences.from_lists([seen]))[0]
         return {"items": self._ranked(scores, seen, k, include_seen), "fallback": False,
                 "ignored_items": ignored}
 
@@ -153,7 +153,7 @@ class RecommendationModel(FittedModel):
             chunk = known[start : start + 1024]
             indices = np.array([self.user_index[u] for u in chunk], dtype=np.int64)
             histories = Sequences.from_lists([self.history[j] for j in indices])
-            scores = self._mask(self.recommender.score(histories, indices), histories)
+            scores = self._mask(self.recommender.score(histories), histories)
             best = top_k(scores, k)
             for user, row, picks in zip(chunk, scores, best, strict=True):
                 picks = picks[np.isfinite(row[picks])]
@@ -214,7 +214,7 @@ class RecommendationModel(FittedModel):
                 unknown_items += 1
                 continue
             u = self.user_index.get(user, -1) if user is not None else -1
-            if u >= 0 and target in set(self.history[u].tolist()):
+            if u >= 0 and bool((self.history[u] == target).any()):
                 already_seen += 1
                 continue
             user_rows.append(u)
@@ -236,7 +236,7 @@ class RecommendationModel(FittedModel):
             known = users_chunk >= 0
             if known.any():
                 histories = Sequences.from_lists([self.history[u] for u in users_chunk[known]])
-                scores[known] = self._mask(self.recommender.score(histories, users_chunk[known]), histories)
+                scores[known] = self._mask(self.recommender.score(histories), histories)
             scores[~known] = self.fallback[None, :]
             ranks.append(target_ranks(scores, target_arr[start : start + 1024]))
             tops.append(top_k(scores, 10))
@@ -244,6 +244,7 @@ class RecommendationModel(FittedModel):
         metrics["coverage@10"] = coverage(np.concatenate(tops), len(self.items))
         metrics["known_users"] = float((user_arr >= 0).mean())  # the rest got the fallback
         metrics["evaluated"] = float(len(targets))
+        metrics["overlap_rows"] = already_seen  # rows the model was trained on (left out)
         metrics["notes"] = notes
         return metrics
 

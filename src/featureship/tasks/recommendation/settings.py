@@ -47,6 +47,13 @@ class RecommendationSettings(TaskSettings):
     epochs: int = Field(200, ge=1)
     ema_decay: float = Field(0.0, ge=0, lt=1)  # weight averaging per step; 0 = off
     patience: int = Field(10, ge=1)  # epochs without a better validation NDCG@10
+    # which epoch to keep: the best on validation NDCG@10, or the latest within one standard
+    # error of it (chosen on validation only: benchmarks/tune_sasrec.py)
+    epoch_rule: Literal["best", "within-1se"] = "within-1se"
+    # refit on all interactions: continue the validated networks for `refit_epochs` ("warm"),
+    # or train new ones for the validated epoch count ("scratch")
+    sasrec_refit: Literal["warm", "scratch"] = "warm"
+    refit_epochs: int = Field(5, ge=1)
     ensemble: int = Field(2, ge=1, le=8)  # SASRec networks from consecutive seeds, averaged
     time_budget_s: float = Field(280.0, gt=0)  # wall-clock cap on one SASRec fit (all members)
     # rating prediction (biased MF), only with a rating column

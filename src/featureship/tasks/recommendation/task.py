@@ -73,7 +73,7 @@ def evaluate_split(model: Recommender, histories: Sequences, users: np.ndarray,
     for start in range(0, len(users), chunk):
         batch = users[start : start + chunk]
         inputs = Sequences.from_lists([histories[u] for u in batch])
-        scores = model.score(inputs, batch).astype(np.float64)
+        scores = model.score(inputs).astype(np.float64)
         for j in range(len(inputs)):
             scores[j, inputs[j]] = -np.inf
         ranks.append(target_ranks(scores, targets[start : start + chunk]))
@@ -135,7 +135,7 @@ class RecommendationTask:
         progress.info(f"chosen: {chosen['model']} (validation NDCG@10 {chosen['valid']['ndcg@10']:.4f})")
         final = models[chosen["model"]]
         if settings.refit:
-            final = self._refit(chosen, interactions.sequences, n_items, settings, progress)
+            final = self._refit(chosen, final, interactions.sequences, n_items, settings, progress)
         metrics = {f"valid_{k}": v for k, v in chosen["valid"].items()}
         metrics |= {f"test_{k}": v for k, v in chosen["test"].items()}
         if interactions.ratings is not None:
@@ -174,15 +174,22 @@ class RecommendationTask:
         )
         return model
 
-    def _refit(self, chosen: dict[str, Any], sequences: Sequences, n_items: int,
-               settings: RecommendationSettings, progress: Reporter) -> Recommender:
-        """Retrain the chosen family on every interaction; SASRec runs its best epoch count."""
+    def _refit(self, chosen: dict[str, Any], validated: Recommender, sequences: Sequences,
+               n_items: int, settings: RecommendationSettings, progress: Reporter) -> Recommender:
+        """Retrain the chosen family on every interaction.
+
+        SASRec continues the validated networks for `refit_epochs` (warm) or retrains from
+        scratch for the validated epoch count; the other families fit in seconds and refit fully.
+        """
         name = chosen["model"]
+        progress.info(f"refitting {name} on all interactions")
+        if name == "sasrec" and settings.sasrec_refit == "warm":
+            validated.continue_training(sequences, settings, settings.refit_epochs, progress)
+            return validated
         if name == "sasrec":
             epochs = int(chosen["details"].get("best_epoch") or settings.epochs)
             settings = settings.model_copy(update={"epochs": epochs})
         model = make(name)
-        progress.info(f"refitting {name} on all interactions")
         model.fit(sequences, n_items, settings, progress, None)
         return model
 

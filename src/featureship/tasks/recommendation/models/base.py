@@ -4,12 +4,12 @@ A recommender works on item *indices* (0..n_items-1) and user indices of the dat
 fitted on; id mapping, seen-item filtering, fallbacks and titles live in the FittedModel.
 
     fit(train, n_items, settings, progress, valid)   learn from per-user sequences
-    score(histories, users)                          (len(histories), n_items) scores
+    score(histories)                                 (len(histories), n_items) scores
     similar(item)                                    (n_items,) "more like this" scores
     tensors() / from_tensors(tensors, config)        safetensors round trip (no pickle)
 
-`users[j]` is the fitted user index of history j, or -1 for an anonymous session; a model
-that keeps per-user state (ALS/BPR factors) uses it, the others read the history only.
+A model scores from the history it is given and nothing else, known user or anonymous
+session alike, so every family gets the same information at validation, test and serving.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ class Recommender(Protocol):
     def fit(self, train: Sequences, n_items: int, settings: RecommendationSettings,
             progress: Reporter, valid: Validation | None = None) -> None: ...
 
-    def score(self, histories: Sequences, users: np.ndarray) -> np.ndarray: ...
+    def score(self, histories: Sequences) -> np.ndarray: ...
 
     def similar(self, item: int) -> np.ndarray: ...
 

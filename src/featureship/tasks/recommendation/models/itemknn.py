@@ -38,7 +38,7 @@ class ItemKNN:
             sim[sim < cut[None, :]] = 0.0
         self.similarity = sim.astype(np.float32)
 
-    def score(self, histories: Sequences, users: np.ndarray) -> np.ndarray:
+    def score(self, histories: Sequences) -> np.ndarray:
         x = histories.csr(self.similarity.shape[0])
         return np.asarray(x @ self.similarity)
 

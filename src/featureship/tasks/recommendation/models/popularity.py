@@ -23,7 +23,7 @@ class Popularity:
             progress: Reporter, valid: Validation | None = None) -> None:
         self.counts = np.bincount(train.items, minlength=n_items).astype(np.float32)
 
-    def score(self, histories: Sequences, users: np.ndarray) -> np.ndarray:
+    def score(self, histories: Sequences) -> np.ndarray:
         # share of users, so the scores read as "how popular" and stay comparable across data
         total = max(float(self.counts.sum()), 1.0)
         return np.tile(self.counts / total, (len(histories), 1))

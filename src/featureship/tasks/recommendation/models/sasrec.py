@@ -2,8 +2,9 @@
 
 Training choices that make it fit in minutes on a 2-core CPU (measured on MovieLens-100K,
 see benchmarks/RESULTS.md): full-softmax loss at every position, small batches (more updates
-per second on a CPU), length-bucketed batches trimmed to their longest history (no compute
-on padding), and bf16 autocast where the CPU supports it.
+per second on a CPU), and length-bucketed batches trimmed to their longest history (no compute
+on padding). The defaults (dropout, epoch rule, ensemble size, refit) were chosen on
+validation data only, by benchmarks/tune_sasrec.py.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from featureship.progress import Reporter
 from featureship.tasks.recommendation.data import Sequences
 from featureship.tasks.recommendation.models.base import Validation, cosine_rows
 from featureship.tasks.recommendation.settings import RecommendationSettings
+
+EPOCH_RULES = ("best", "within-1se")
 
 
 def _bf16_supported() -> bool:
@@ -58,18 +61,14 @@ class SASRec:
     # -- training --------------------------------------------------------------------------
     def fit(self, train: Sequences, n_items: int, settings: RecommendationSettings,
             progress: Reporter, valid: Validation | None = None) -> None:
-        """Train `settings.ensemble` networks from consecutive seeds; scores average them.
-
-        Two seeds averaged in log-probability lift test NDCG@10 on MovieLens from 0.0975 to
-        0.1006 (benchmarks/RESULTS.md) for twice the training time; the budget is shared.
-        """
+        """Train `settings.ensemble` networks from consecutive seeds; scores average them."""
         started = time.perf_counter()
         members = []
         budget = settings.time_budget_s / settings.ensemble
         for member in range(settings.ensemble):
-            net, info = self._fit_one(train, n_items, settings, progress, valid,
-                                      settings.seed + member, budget)
-            self.nets.append(net)
+            nets, info = fit_network(train, n_items, settings, progress, valid,
+                                     settings.seed + member, budget, self.use_bf16)
+            self.nets.append(nets[settings.epoch_rule])
             members.append(info)
         self.info = {"config": members[0]["config"],
                      "best_epoch": round(float(np.mean([m["best_epoch"] for m in members]))),
@@ -77,113 +76,24 @@ class SASRec:
                      "curve": members[0]["curve"], "members": members,
                      "train_seconds": round(time.perf_counter() - started, 1)}
 
-    def _fit_one(self, train: Sequences, n_items: int, settings: RecommendationSettings,
-                 progress: Reporter, valid: Validation | None, seed: int, budget: float
-                 ) -> tuple[SASRecNet, dict[str, Any]]:
-        torch.manual_seed(seed)
-        rng = np.random.default_rng(seed)
-        config = SASRecConfig(n_items=n_items, max_len=settings.max_len, hidden=settings.hidden,
-                              n_layers=settings.layers, n_heads=settings.heads,
-                              dropout=settings.dropout)
-        net = SASRecNet(config)
-        optimizer = torch.optim.Adam(net.parameters(), lr=settings.learning_rate)
-        # a user with one item has no next-item pair to learn from
+    def continue_training(self, train: Sequences, settings: RecommendationSettings, epochs: int,
+                          progress: Reporter) -> None:
+        """Train every member `epochs` more epochs on `train` (the warm refit on all data)."""
+        rng = np.random.default_rng(settings.seed)
         trainable = np.flatnonzero(train.lengths() >= 2)
-        epochs = settings.epochs
-        # scoring uses an exponential moving average of the weights when ema_decay > 0: it
-        # smooths the epoch-to-epoch noise that makes early stopping pick a lucky epoch
-        ema = copy.deepcopy(net) if settings.ema_decay > 0 else net
-        best_ndcg, best_epoch, best_state, curve = -1.0, 0, None, []
-        chosen_epoch = 0
-        started = time.perf_counter()
-        with progress.step(f"sasrec (seed {seed}): training", total=epochs) as bar:
-            for epoch in range(1, epochs + 1):
-                loss = self._epoch(net, ema, optimizer, train, trainable, settings, rng)
-                record: dict[str, float] = {"epoch": epoch, "loss": loss}
-                if valid is not None and len(valid.users):
-                    ndcg, stderr = self._valid_ndcg([ema], train, valid)
-                    record["valid_ndcg@10"] = ndcg
-                    best_ndcg = max(best_ndcg, ndcg)
-                    # Keep the latest epoch within one standard error of the best: validation
-                    # NDCG plateaus early on MovieLens while held-out quality keeps improving,
-                    # and epochs inside the noise band are indistinguishable on validation.
-                    if ndcg >= best_ndcg - stderr:
-                        chosen_epoch = epoch
-                        best_state = copy.deepcopy(ema.state_dict())
-                    if ndcg == best_ndcg:
-                        best_epoch = epoch
-                    bar.describe(f"sasrec: epoch {epoch}, valid NDCG@10 {ndcg:.4f} (best {best_ndcg:.4f})")
-                curve.append(record)
-                bar.advance()
-                if valid is not None and epoch - chosen_epoch >= settings.patience:
-                    break
-                if time.perf_counter() - started > budget:
-                    progress.note(f"sasrec (seed {seed}) stopped at epoch {epoch}: its share of the "
-                                  f"time budget ({budget:.0f} s of --time-budget) was reached.")
-                    break
-        if best_state is not None:
-            ema.load_state_dict(best_state)
-        ema.eval()
-        info = {"config": asdict(config), "seed": seed, "best_epoch": chosen_epoch or len(curve),
-                "best_valid_epoch": best_epoch, "epochs_run": len(curve), "curve": curve,
-                "train_seconds": round(time.perf_counter() - started, 1)}
-        return ema, info
-
-    def _epoch(self, net: SASRecNet, ema: SASRecNet, optimizer: torch.optim.Optimizer, train: Sequences,
-               users: np.ndarray, settings: RecommendationSettings, rng: np.random.Generator) -> float:
-        net.train()
-        lengths = train.lengths()[users]
-        # bucket by length (with jitter, so batches vary) and trim each batch to its longest
-        order = users[np.argsort(lengths + rng.random(len(users)) * 20, kind="stable")]
-        batches = [order[i : i + settings.batch_size] for i in range(0, len(order), settings.batch_size)]
-        rng.shuffle(batches)
-        total, count = 0.0, 0
-        for rows in batches:
-            seq = torch.from_numpy(_padded(train, rows, settings.max_len + 1))  # (b, t + 1)
-            inputs, targets = seq[:, :-1], seq[:, 1:]  # predict item t+1 from items <= t
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.use_bf16):
-                loss = net.loss(inputs, targets)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            if ema is not net:
-                with torch.no_grad():
-                    for averaged, current in zip(ema.parameters(), net.parameters(), strict=True):
-                        averaged.lerp_(current, 1.0 - settings.ema_decay)
-            total, count = total + float(loss.detach()), count + 1
-        return total / max(count, 1)
-
-    def _valid_ndcg(self, nets: list[SASRecNet], train: Sequences, valid: Validation) -> tuple[float, float]:
-        """Validation NDCG@10 and its standard error over users."""
-        histories = Sequences.from_lists([train[u] for u in valid.users])
-        scores = self._score_nets(nets, histories)
-        for j in range(len(histories)):
-            scores[j, histories[j]] = -np.inf
-        ranks = target_ranks(scores, valid.items)
-        per_user = np.where(ranks < 10, 1.0 / np.log2(ranks + 2.0), 0.0)
-        return float(per_user.mean()), float(per_user.std() / np.sqrt(max(len(per_user), 1)))
+        nets = self._require_nets()
+        with progress.step("sasrec: refit on all interactions", total=epochs * len(nets)) as bar:
+            for net in nets:
+                optimizer = torch.optim.Adam(net.parameters(), lr=settings.learning_rate)
+                for _ in range(epochs):
+                    train_epoch(net, net, optimizer, train, trainable, settings, rng, self.use_bf16)
+                    bar.advance()
+                net.eval()
+        self.info = {**self.info, "refit_epochs": epochs}
 
     # -- inference -------------------------------------------------------------------------
-    def score(self, histories: Sequences, users: np.ndarray) -> np.ndarray:
-        return self._score_nets(self._require_nets(), histories)
-
-    def _score_nets(self, nets: list[SASRecNet], histories: Sequences) -> np.ndarray:
-        """Mean next-item log-probability over the ensemble: (len(histories), n_items)."""
-        out = []
-        max_len = nets[0].config.max_len
-        for start in range(0, len(histories), 256):
-            rows = np.arange(start, min(start + 256, len(histories)))
-            seq = torch.from_numpy(_padded(histories, rows, max_len))
-            total = None
-            for net in nets:
-                net.eval()
-                with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.use_bf16):
-                    logits = net.score_next(seq).float()[:, 1:]  # (b, n_items)
-                # log-probabilities, so members with different logit scales weigh the same
-                log_probs = torch.log_softmax(logits, dim=-1)
-                total = log_probs if total is None else total + log_probs
-            out.append((total / len(nets)).numpy())
-        return np.concatenate(out) if out else np.zeros((0, nets[0].config.n_items), np.float32)
+    def score(self, histories: Sequences) -> np.ndarray:
+        return score_nets(self._require_nets(), histories, self.use_bf16)
 
     def _require_nets(self) -> list[SASRecNet]:
         if not self.nets:
@@ -216,6 +126,125 @@ class SASRec:
             net.eval()
             nets.append(net)
         return cls(nets, config)
+
+
+def fit_network(train: Sequences, n_items: int, settings: RecommendationSettings,
+                progress: Reporter, valid: Validation | None, seed: int, budget: float,
+                use_bf16: bool) -> tuple[dict[str, SASRecNet], dict[str, Any]]:
+    """Train one network; return it at the epoch each rule picks on validation.
+
+    "best" keeps the epoch with the best validation NDCG@10; "within-1se" the latest epoch
+    within one standard error of the best (epochs inside the noise band cannot be told apart
+    on validation, and later ones have seen more updates). Training stops `patience` epochs
+    after the later of the two, or at the time budget.
+    """
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    config = SASRecConfig(n_items=n_items, max_len=settings.max_len, hidden=settings.hidden,
+                          n_layers=settings.layers, n_heads=settings.heads, dropout=settings.dropout)
+    net = SASRecNet(config)
+    optimizer = torch.optim.Adam(net.parameters(), lr=settings.learning_rate)
+    trainable = np.flatnonzero(train.lengths() >= 2)  # one item has no next-item pair
+    # scoring uses an exponential moving average of the weights when ema_decay > 0
+    ema = copy.deepcopy(net) if settings.ema_decay > 0 else net
+    best_ndcg, curve = -1.0, []
+    kept: dict[str, tuple[int, dict[str, torch.Tensor]]] = {}
+    started = time.perf_counter()
+    with progress.step(f"sasrec (seed {seed}): training", total=settings.epochs) as bar:
+        for epoch in range(1, settings.epochs + 1):
+            loss = train_epoch(net, ema, optimizer, train, trainable, settings, rng, use_bf16)
+            record: dict[str, float] = {"epoch": epoch, "loss": loss}
+            if valid is not None and len(valid.users):
+                ndcg, stderr = valid_ndcg([ema], train, valid, use_bf16)
+                record["valid_ndcg@10"] = ndcg
+                if ndcg > best_ndcg:
+                    best_ndcg = ndcg
+                    kept["best"] = (epoch, copy.deepcopy(ema.state_dict()))
+                if ndcg >= best_ndcg - stderr:
+                    kept["within-1se"] = (epoch, copy.deepcopy(ema.state_dict()))
+                bar.describe(f"sasrec: epoch {epoch}, valid NDCG@10 {ndcg:.4f} (best {best_ndcg:.4f})")
+            curve.append(record)
+            bar.advance()
+            last_kept = max((e for e, _ in kept.values()), default=epoch)
+            if valid is not None and epoch - last_kept >= settings.patience:
+                break
+            if time.perf_counter() - started > budget:
+                progress.note(f"sasrec (seed {seed}) stopped at epoch {epoch}: its share of the "
+                              f"time budget ({budget:.0f} s of --time-budget) was reached.")
+                break
+    ema.eval()
+    nets, epochs = {}, {}
+    for rule in EPOCH_RULES:
+        if rule in kept:
+            epochs[rule], state = kept[rule]
+            chosen = copy.deepcopy(ema)
+            chosen.load_state_dict(state)
+            chosen.eval()
+        else:  # no validation: the last epoch
+            epochs[rule], chosen = len(curve), ema
+        nets[rule] = chosen
+    info = {"config": asdict(config), "seed": seed, "best_epoch": epochs[settings.epoch_rule],
+            "epochs_by_rule": epochs, "epochs_run": len(curve), "curve": curve,
+            "train_seconds": round(time.perf_counter() - started, 1)}
+    return nets, info
+
+
+def train_epoch(net: SASRecNet, ema: SASRecNet, optimizer: torch.optim.Optimizer, train: Sequences,
+                users: np.ndarray, settings: RecommendationSettings, rng: np.random.Generator,
+                use_bf16: bool) -> float:
+    """One pass over `users`' sequences; returns the mean loss."""
+    net.train()
+    lengths = train.lengths()[users]
+    # bucket by length (with jitter, so batches vary) and trim each batch to its longest
+    order = users[np.argsort(lengths + rng.random(len(users)) * 20, kind="stable")]
+    batches = [order[i : i + settings.batch_size] for i in range(0, len(order), settings.batch_size)]
+    rng.shuffle(batches)
+    total, count = 0.0, 0
+    for rows in batches:
+        seq = torch.from_numpy(_padded(train, rows, settings.max_len + 1))  # (b, t + 1)
+        inputs, targets = seq[:, :-1], seq[:, 1:]  # predict item t+1 from items <= t
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=use_bf16):
+            loss = net.loss(inputs, targets)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        if ema is not net:
+            with torch.no_grad():
+                for averaged, current in zip(ema.parameters(), net.parameters(), strict=True):
+                    averaged.lerp_(current, 1.0 - settings.ema_decay)
+        total, count = total + float(loss.detach()), count + 1
+    return total / max(count, 1)
+
+
+def valid_ndcg(nets: list[SASRecNet], train: Sequences, valid: Validation,
+               use_bf16: bool) -> tuple[float, float]:
+    """Validation NDCG@10 and its standard error over users."""
+    histories = Sequences.from_lists([train[u] for u in valid.users])
+    scores = score_nets(nets, histories, use_bf16)
+    for j in range(len(histories)):
+        scores[j, histories[j]] = -np.inf
+    ranks = target_ranks(scores, valid.items)
+    per_user = np.where(ranks < 10, 1.0 / np.log2(ranks + 2.0), 0.0)
+    return float(per_user.mean()), float(per_user.std() / np.sqrt(max(len(per_user), 1)))
+
+
+def score_nets(nets: list[SASRecNet], histories: Sequences, use_bf16: bool) -> np.ndarray:
+    """Mean next-item log-probability over the ensemble: (len(histories), n_items)."""
+    out = []
+    max_len = nets[0].config.max_len
+    for start in range(0, len(histories), 256):
+        rows = np.arange(start, min(start + 256, len(histories)))
+        seq = torch.from_numpy(_padded(histories, rows, max_len))
+        total = None
+        for net in nets:
+            net.eval()
+            with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=use_bf16):
+                logits = net.score_next(seq).float()[:, 1:]  # (b, n_items)
+            # log-probabilities, so members with different logit scales weigh the same
+            log_probs = torch.log_softmax(logits, dim=-1)
+            total = log_probs if total is None else total + log_probs
+        out.append((total / len(nets)).numpy())
+    return np.concatenate(out) if out else np.zeros((0, nets[0].config.n_items), np.float32)
 
 
 def _unit(rows: np.ndarray) -> np.ndarray:
