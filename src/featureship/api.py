@@ -65,7 +65,8 @@ def save(model: FittedModel, output: str | Path, overwrite: bool = False) -> Pat
 
     output = Path(output).resolve()
     manifest = write_bundle(output, model.describe(), model.save,
-                            report=lambda final: bundle_report(model, final), overwrite=overwrite)
+                            report=lambda final: bundle_report(model, final, output.name),
+                            overwrite=overwrite)
     model.manifest, model.path = manifest, output
     return output
 

@@ -54,8 +54,8 @@ def test_a_killed_run_leaves_no_lock_that_blocks(tmp_path):
     output = tmp_path / "model"
     holder = subprocess.Popen(
         [sys.executable, "-c",
-         "import sys, time; from featureship.artifacts import output_lock\n"
-         f"with output_lock({str(output)!r}):\n    print('held', flush=True); time.sleep(60)"],
+         "import signal; from featureship.artifacts import output_lock\n"
+         f"with output_lock({str(output)!r}):\n    print('held', flush=True); signal.pause()"],
         stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "held"

@@ -102,7 +102,7 @@ def html_report(title: str, subtitle: str, headline: dict[str, Any], sections: l
     return "\n".join(parts)
 
 
-def bundle_report(model: FittedModel, manifest: Manifest) -> str:
+def bundle_report(model: FittedModel, manifest: Manifest, name: str | None = None) -> str:
     """report.html for any bundle, built from the saved model: common sections, then the task's.
 
     Written by `artifacts.write_bundle` every time a model is saved, so a reloaded-and-saved
@@ -123,5 +123,5 @@ def bundle_report(model: FittedModel, manifest: Manifest) -> str:
     sections += model.report_sections()
     headline = {k: v for k, v in manifest.metrics.items()}
     subtitle = f"featureship {manifest.task} report · seed {manifest.seed}"
-    title = f"{model.name}: {manifest.task}"
+    title = f"{name or model.name}: {manifest.task}"
     return html_report(title, subtitle, headline, sections)

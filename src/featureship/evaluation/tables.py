@@ -49,7 +49,7 @@ def candidates_table(manifest: Manifest, columns: Sequence[tuple[str, str]]) -> 
     rows = []
     for c in manifest.candidates:
         values = [getattr(c, split).get(metric, math.nan) for split, metric in columns]
-        rows.append([c.name, *values, round(c.seconds, 1), "✓" if c.name == manifest.chosen else ""])
+        rows.append([c.name, *values, f"{c.seconds:.1f}", "✓" if c.name == manifest.chosen else ""])
     splits = {split for split, _ in columns}
     caption = "chosen on validation" + ("; test numbers were never used for a choice" if "test" in splits else "")
     return ResultTable("candidates", header, rows, caption)
