@@ -67,6 +67,13 @@ class FittedModel(ABC):
         Only the options in `predict_inputs` are passed (the CLI refuses the others).
         """
 
+    def explain_cli(self, **options: Any) -> pd.DataFrame | list[dict[str, Any]]:
+        """`featureship explain`: the same options as `predict_cli`; JSON records or a frame.
+
+        Tasks override it; the default refuses clearly.
+        """
+        raise SettingsError(f"{self.name}: {self.task} models cannot explain from the command line yet.")
+
     @abstractmethod
     def evaluate(self, data: DataSource) -> dict[str, Any]:
         """Metrics on held-out data: flat numbers for the headline, plus details and `notes`."""
