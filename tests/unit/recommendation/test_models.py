@@ -43,8 +43,10 @@ def test_bundle_round_trip_gives_the_same_answers(bundles, name):
 @pytest.mark.parametrize("name", [n for n in FAMILIES if n != "popularity"])
 def test_recommends_only_within_the_users_group(bundles, name):
     model = featureship.load(bundles[name])
-    # the sequential model puts its mass on the next step or two of the walk, not the group
-    k = 2 if name == "sasrec" else 5
+    # The sequential model is trained on the next item only: it puts nearly all its mass on the
+    # next step of the walk, and the order of the near-zero rest is noise (it differs between
+    # bf16 and fp32 CPUs), so only its first pick is a known answer.
+    k = 1 if name == "sasrec" else 5
     for user, group in (("a-user0", "a"), ("b-user7", "b"), ("a-user21", "a")):
         items = [e["item"] for e in model.recommend(user=user, k=k)["items"]]
         assert len(items) == k and all(i.startswith(group) for i in items), (user, items)
