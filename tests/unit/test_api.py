@@ -130,8 +130,10 @@ def test_bundles_written_by_modelship_load_and_predict_as_before():
     assert text.manifest.format == "modelship-bundle" and text.manifest.candidates
     predicted = text.predict(expected["texts"])
     assert [p["label"] for p in predicted] == [p["label"] for p in expected["text_predictions"]]
+    # The encoder runs in bf16 where the CPU has it, and bf16 kernels differ between CPU kinds
+    # (seen: 2e-4 between an AMD EPYC and the Xeon the fixture was made on); the labels must match.
     assert [p["score"] for p in predicted] == pytest.approx(
-        [p["score"] for p in expected["text_predictions"]], abs=1e-5)
+        [p["score"] for p in expected["text_predictions"]], abs=2e-3)
     recs = featureship.load(legacy / "recs-v1")
     assert recs.recommend(user=expected["user"], k=5)["items"] == expected["recommendations"]
     assert "before it was refit" in recs.manifest.metrics_on
