@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.linear_model import Ridge
 from sklearn.model_selection import KFold, StratifiedKFold
 
 TFIDF_PARAMS = dict(ngram_range=(1, 2), sublinear_tf=True, strip_accents="unicode",
@@ -44,10 +44,12 @@ def tfidf_from_arrays(vocab: list[str], idf: np.ndarray) -> TfidfVectorizer:
     return vectorizer
 
 
-def _scorer(problem: str, class_weight: str | None, seed: int):
+def _scorer(problem: str, class_weight: str | None, seed: int, n_classes: int):
+    from featureship.tasks.tabular.linear import logistic
+
     if problem == "regression":
         return Ridge(alpha=TEXT_ALPHA)
-    return LogisticRegression(C=TEXT_C, max_iter=2000, class_weight=class_weight, random_state=seed)
+    return logistic(TEXT_C, class_weight, seed, n_classes)
 
 
 def _scores(model, x: sp.csr_matrix, problem: str) -> np.ndarray:
@@ -60,7 +62,8 @@ def _scores(model, x: sp.csr_matrix, problem: str) -> np.ndarray:
 def text_scores(x: sp.csr_matrix, y: np.ndarray, problem: str, class_weight: str | None,
                 seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Out-of-fold scores for the training rows, and (coef, intercept) of a fit on all of them."""
-    full = _scorer(problem, class_weight, seed).fit(x, y)
+    n_classes = 1 if problem == "regression" else int(y.max()) + 1
+    full = _scorer(problem, class_weight, seed, n_classes).fit(x, y)
     n_folds = FOLDS if problem == "regression" else min(FOLDS, int(np.bincount(y).min()))
     if n_folds < 2:  # a class with one row: no folds possible, in-sample it is
         return _scores(full, x, problem), *_coefficients(full)
@@ -69,7 +72,7 @@ def text_scores(x: sp.csr_matrix, y: np.ndarray, problem: str, class_weight: str
     width = 1 if problem == "regression" else np.asarray(full.coef_).shape[0]
     oof = np.zeros((x.shape[0], width))
     for train, held in folds.split(x, y):
-        part = _scorer(problem, class_weight, seed).fit(x[train], y[train])
+        part = _scorer(problem, class_weight, seed, n_classes).fit(x[train], y[train])
         if problem != "regression" and len(part.classes_) != len(full.classes_):
             oof[held] = _scores(full, x[held], problem)  # a fold without some class
         else:
