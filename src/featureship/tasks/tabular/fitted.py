@@ -263,7 +263,13 @@ class TabularModel(FittedModel):
             groups, _ = self.prep.linear_groups()
         else:
             groups, _, _ = self.prep.tree_features()
-        contrib, base, output = self.learner.contributions(x, groups, len(self.prep.columns), predicted)
+        contrib, base, _ = self.learner.contributions(x, groups, len(self.prep.columns), predicted)
+        # the output reported is the model's own (not base + contributions), so additivity is
+        # a property a test can check, not a definition
+        if raw.shape[1] == 1:
+            output = raw[:, 0] if self.problem == "regression" else np.where(predicted == 1, raw[:, 0], -raw[:, 0])
+        else:
+            output = raw[np.arange(len(raw)), predicted]
         return contrib, base, output, predicted
 
     def _explain_parsed(self, parsed: Parsed, frame: pd.DataFrame) -> list[dict[str, Any]]:

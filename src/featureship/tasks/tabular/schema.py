@@ -122,7 +122,7 @@ def parse_datetime(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
 
 def date_parts(stamps: pd.Series, has_time: bool) -> np.ndarray:
     """(N, parts) floats: year, month, day, weekday, day of year (+ hour), NaN where missing."""
-    parts = [stamps.dt.year, stamps.dt.month, stamps.dt.day, stamps.dt.dayofweek, stamps.dt.dayofyear]
+    parts = [stamps.dt.year, stamps.dt.month, stamps.dt.day, stamps.dt.day_of_week, stamps.dt.day_of_year]
     if has_time:
         parts.append(stamps.dt.hour)
     return np.column_stack([p.astype(float).to_numpy() for p in parts])
