@@ -57,8 +57,8 @@ class TabularModel(FittedModel):
     task: ClassVar[str] = "tabular"
     predict_inputs: ClassVar[frozenset[str]] = frozenset({"data"})
     candidate_columns: ClassVar[tuple[tuple[str, str], ...]] = (
-        ("validation", "accuracy"), ("validation", "macro_f1"), ("validation", "roc_auc"),
-        ("validation", "rmse"), ("validation", "r2"))
+        ("validation", "accuracy"), ("validation", "macro_f1"), ("validation", "rmse"),
+        ("validation", "r2"))
 
     def __init__(self, settings: TabularSettings, problem: str, classes: list[str], prep: Preprocessor,
                  learner: LinearModel | BoostedModel, validation: dict[str, Any] | None = None) -> None:
