@@ -81,7 +81,12 @@ def _baselines(spec: Spec) -> dict[str, Any]:
     from sklearn.impute import SimpleImputer
     from sklearn.linear_model import LogisticRegression, Ridge
     from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, OrdinalEncoder, StandardScaler
+    from sklearn.preprocessing import (
+        FunctionTransformer,
+        OneHotEncoder,
+        OrdinalEncoder,
+        StandardScaler,
+    )
 
     def text_column(frame: Any) -> Any:
         return frame.fillna("").astype(str).iloc[:, 0]

@@ -6,7 +6,15 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchema, create_model, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    WithJsonSchema,
+    create_model,
+    model_validator,
+)
 
 from featureship.endpoints import Limits, json_type
 from featureship.tasks.tabular.schema import FALSE_TOKENS, TRUE_TOKENS, parse_datetime

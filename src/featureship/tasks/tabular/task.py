@@ -31,7 +31,12 @@ from featureship.tasks.tabular.fitted import TabularModel
 from featureship.tasks.tabular.linear import LinearModel
 from featureship.tasks.tabular.metrics import score_predictions
 from featureship.tasks.tabular.preprocess import Parsed, Preprocessor
-from featureship.tasks.tabular.schema import ColumnSpec, category_strings, infer_schema, parse_numeric
+from featureship.tasks.tabular.schema import (
+    ColumnSpec,
+    category_strings,
+    infer_schema,
+    parse_numeric,
+)
 from featureship.tasks.tabular.settings import TabularSettings
 
 # A numeric label with at most this many distinct integer values is read as classes.
@@ -173,10 +178,11 @@ class TabularTask:
             # settings were picked on those same rows. On small tables that bias decides the
             # race, so the finalists are compared by cross-validation with settings held fixed.
             with progress.step(f"{CV_FOLDS}-fold cross-validation of the candidates", total=None):
-                for c in candidates:
-                    c["cv"] = self._cross_validate(schema.columns, labels, train_frame, y_train, valid_frame,
-                                                   y_valid, c["name"], built[c["name"]], settings, class_weight)
-                    c["details"]["cross_validation"] = _headline(labels.problem, c["cv"])
+                scores = self._cross_validate(schema.columns, labels, train_frame, y_train, valid_frame,
+                                              y_valid, built, settings, class_weight)
+            for c in candidates:
+                c["cv"] = scores[c["name"]]
+                c["details"]["cross_validation"] = _headline(labels.problem, c["cv"])
             best = max(candidates, key=lambda c: _select_key(labels.problem, c["cv"]))
             chosen_how = f"{CV_FOLDS}-fold cross-validation (settings fixed)"
         chosen_name = best["name"]
@@ -336,10 +342,11 @@ class TabularTask:
         return score_predictions("classification", y, probs, labels.classes)
 
     def _cross_validate(self, columns: list[ColumnSpec], labels: Labels, train_frame: pd.DataFrame,
-                        y_train: np.ndarray, valid_frame: pd.DataFrame, y_valid: np.ndarray, name: str,
-                        model: LinearModel | BoostedModel, settings: TabularSettings,
-                        class_weight: str | None) -> dict[str, Any]:
-        """Out-of-fold scores of one candidate over train + validation, its settings fixed."""
+                        y_train: np.ndarray, valid_frame: pd.DataFrame, y_valid: np.ndarray,
+                        built: dict[str, LinearModel | BoostedModel], settings: TabularSettings,
+                        class_weight: str | None) -> dict[str, dict[str, Any]]:
+        """Out-of-fold scores of every candidate over train + validation, settings fixed; the
+        preprocessing of a fold is fitted once and shared by the candidates."""
         from sklearn.model_selection import KFold, StratifiedKFold
 
         frame = pd.concat([train_frame, valid_frame], ignore_index=True)
@@ -351,32 +358,40 @@ class TabularTask:
         else:
             folds = KFold(CV_FOLDS, shuffle=True, random_state=settings.seed)
         width = 1 if labels.problem == "regression" or n_classes == 2 else n_classes
-        raw = np.zeros((len(y), width))
+        raw = {name: np.zeros((len(y), width)) for name in built}
         for fit_rows, held in folds.split(np.zeros(len(y)), y if labels.problem == "classification" else None):
-            part = self._refit(columns, labels, frame.iloc[fit_rows].reset_index(drop=True), y[fit_rows],
-                               frame.iloc[held].reset_index(drop=True), y[held], name, model, settings,
-                               class_weight, n_classes, with_held=False, train_rows=len(y_train))
-            raw[held] = part.raw(part.prep.parse(frame.iloc[held].reset_index(drop=True), "held-out fold"))
-        return self._score(raw, y, labels)
+            held_frame = frame.iloc[held].reset_index(drop=True)
+            prep, parsed, parsed_held, oof = self._prepare(
+                columns, labels.problem, frame.iloc[fit_rows].reset_index(drop=True), y[fit_rows],
+                held_frame, settings, class_weight)
+            for name, model in built.items():
+                learner = self._fit_like(name, model, prep, parsed, oof, y[fit_rows], labels, settings,
+                                         class_weight, len(y_train))
+                raw[name][held] = TabularModel(settings, labels.problem, labels.classes, prep, learner).raw(parsed_held)
+        return {name: self._score(values, y, labels) for name, values in raw.items()}
+
+    def _fit_like(self, name: str, model: LinearModel | BoostedModel, prep: Preprocessor, parsed: Parsed,
+                  oof: np.ndarray, y: np.ndarray, labels: Labels, settings: TabularSettings,
+                  class_weight: str | None, searched_rows: int) -> LinearModel | BoostedModel:
+        """A new fit of `name` with `model`'s settings on prepared rows."""
+        if name == "linear":
+            return LinearModel.fit(prep.linear_matrix(parsed), y, labels.problem, model.regularisation,
+                                   class_weight, settings.seed)
+        _, _, categorical = prep.tree_features()
+        # more rows support proportionally more rounds at the same learning rate
+        rounds = max(1, int(round(model.rounds * len(y) / searched_rows)))
+        n_classes = len(labels.classes)
+        return BoostedModel.fit(prep.tree_matrix(parsed, oof), y, _weights(y, n_classes) if class_weight else None,
+                                labels.problem, n_classes, categorical, model.params, rounds)
 
     def _refit(self, columns: list[ColumnSpec], labels: Labels, train_frame: pd.DataFrame, y_train: np.ndarray,
                valid_frame: pd.DataFrame, y_valid: np.ndarray, chosen: str, model: LinearModel | BoostedModel,
-               settings: TabularSettings, class_weight: str | None, n_classes: int,
-               with_held: bool = True, train_rows: int | None = None) -> TabularModel:
-        """The chosen settings fitted on train + validation (`with_held=False`: train only)."""
-        frame = pd.concat([train_frame, valid_frame], ignore_index=True) if with_held else train_frame
-        y = np.concatenate([y_train, y_valid]) if with_held else y_train
+               settings: TabularSettings, class_weight: str | None, n_classes: int) -> TabularModel:
+        """The chosen settings fitted again on train + validation."""
+        frame = pd.concat([train_frame, valid_frame], ignore_index=True)
+        y = np.concatenate([y_train, y_valid])
         prep, parsed, _, oof = self._prepare(columns, labels.problem, frame, y, None, settings, class_weight)
-        if chosen == "linear":
-            learner: LinearModel | BoostedModel = LinearModel.fit(
-                prep.linear_matrix(parsed), y, labels.problem, model.regularisation, class_weight, settings.seed)
-        else:
-            _, _, categorical = prep.tree_features()
-            # more rows support proportionally more rounds at the same learning rate
-            rounds = max(1, int(round(model.rounds * len(y) / (train_rows or len(y_train)))))
-            learner = BoostedModel.fit(prep.tree_matrix(parsed, oof), y,
-                                       _weights(y, n_classes) if class_weight else None, labels.problem,
-                                       n_classes, categorical, model.params, rounds)
+        learner = self._fit_like(chosen, model, prep, parsed, oof, y, labels, settings, class_weight, len(y_train))
         return TabularModel(settings, labels.problem, labels.classes, prep, learner)
 
     @staticmethod
