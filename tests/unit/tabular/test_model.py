@@ -148,3 +148,18 @@ def test_regression_on_text_labels_is_refused(tmp_path: Path, frame: pd.DataFram
     with pytest.raises(DataError, match="--problem regression needs a numeric 'churn'"):
         featureship.train("tabular", data=frame, output=tmp_path / "m", label_column="churn",
                           problem="regression")
+
+
+def test_without_lightgbm_auto_falls_back_and_lightgbm_names_the_extra(
+        tmp_path: Path, frame: pd.DataFrame, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from featureship.errors import MissingExtraError
+
+    monkeypatch.setitem(sys.modules, "lightgbm", None)  # import lightgbm → ImportError
+    with pytest.raises(MissingExtraError, match=r"pip install 'featureship\[tabular\]'"):
+        featureship.train("tabular", data=frame.iloc[:120], output=tmp_path / "a", label_column="churn",
+                          model="lightgbm")
+    model = featureship.train("tabular", data=frame.iloc[:120], output=tmp_path / "b", label_column="churn")
+    assert model.describe().chosen == "linear"
+    assert any("LightGBM was not tried" in n for n in model.describe().data.notes)

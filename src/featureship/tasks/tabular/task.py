@@ -22,7 +22,7 @@ from sklearn.model_selection import train_test_split
 
 from featureship.data.columns import require_columns, require_rows
 from featureship.data.readers import Table
-from featureship.errors import DataError
+from featureship.errors import DataError, MissingExtraError
 from featureship.manifest import Candidate, DataInfo, Manifest
 from featureship.progress import Reporter
 from featureship.tasks.tabular import boosting, linear
@@ -166,7 +166,15 @@ class TabularTask:
             model, info = self._linear(prep, parsed_train, y_train, parsed_valid, y_valid, labels,
                                        class_weight, settings, progress)
             built["linear"], _ = model, candidates.append(info)
-        if settings.model in ("auto", "lightgbm"):
+        use_boosting = settings.model in ("auto", "lightgbm")
+        if settings.model == "auto":
+            try:
+                boosting.import_lightgbm()
+            except MissingExtraError as exc:  # auto still has a model to offer: say what is missing
+                progress.note(f"LightGBM is not a candidate: {exc}")
+                notes.append(f"LightGBM was not tried: {exc}")
+                use_boosting = False
+        if use_boosting:
             model, info = self._lightgbm(prep, parsed_train, y_train, oof, parsed_valid, y_valid,
                                          labels, class_weight, settings, progress)
             built["lightgbm"], _ = model, candidates.append(info)
