@@ -152,6 +152,8 @@ class TabularModel(FittedModel):
     # ----- inference -------------------------------------------------------------------------
     def predict(self, rows: list[Any]) -> list[dict[str, Any]]:
         """One `{"prediction", "score", "scores"}` (classification) or `{"prediction"}` per row."""
+        if not rows:
+            return []
         frame, extra = self._rows_frame(list(rows))
         parsed = self.prep.parse(frame, "inputs", row_name="input", first_row=0)
         results = self._results(self.raw(parsed))
@@ -229,6 +231,8 @@ class TabularModel(FittedModel):
         LightGBM: TreeSHAP (exact); linear: w·(x − mean). In both, `base_value` plus the
         contributions equals `output` (log-odds / logit of the predicted class, or the value).
         """
+        if not rows:
+            return []
         frame, extra = self._rows_frame(list(rows))
         parsed = self.prep.parse(frame, "inputs", row_name="input", first_row=0)
         out = self._explain_parsed(parsed, frame)
