@@ -41,6 +41,19 @@ def _walks_held_out() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _breast_cancer(rows: slice) -> pd.DataFrame:
+    # real data, as featureship's CSV reader would hand it over: every cell a string
+    from sklearn.datasets import load_breast_cancer
+
+    frame = load_breast_cancer(as_frame=True).frame.astype(str)
+    return frame.iloc[rows].reset_index(drop=True)
+
+
+def _breast_cancer_inputs() -> list[dict[str, Any]]:
+    frame = _breast_cancer(slice(300, 303)).drop(columns="target")
+    return [{k: float(v) for k, v in row.items()} for row in frame.to_dict("records")]
+
+
 CASES: dict[str, Case] = {
     "text-classification": Case(
         data=lambda: banking_subset(3, 20),
@@ -60,5 +73,14 @@ CASES: dict[str, Case] = {
         bad_inputs=[{"user": "a-user3"}],
         bad_message="input 0 is an object",
         cli_options={"users": "a-user3,b-user5", "k": 3},
+    ),
+    "tabular": Case(
+        data=lambda: _breast_cancer(slice(0, 200)),
+        held_out=lambda: _breast_cancer(slice(200, 300)),
+        settings={"label_column": "target", "time_budget_minutes": 0.2},
+        inputs=_breast_cancer_inputs(),
+        bad_inputs=["not a row"],
+        bad_message="input 0 is str, not an object",
+        cli_options={"data": _breast_cancer(slice(300, 310)).drop(columns="target")},
     ),
 }
