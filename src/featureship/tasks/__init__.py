@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 _REGISTRY = {
     "text-classification": "featureship.tasks.text_classification:TextClassificationTask",
     "recommendation": "featureship.tasks.recommendation:RecommendationTask",
+    "image-classification": "featureship.tasks.image_classification:ImageClassificationTask",
 }
 TASK_NAMES = tuple(_REGISTRY)
 
