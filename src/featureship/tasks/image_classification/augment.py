@@ -15,7 +15,9 @@ def augment(pixels: torch.Tensor, generator: torch.Generator, crop_scale: float 
     """(B, C, S, S) float pixels → the same shape, randomly cropped/rotated/flipped per image."""
     b = pixels.shape[0]
     area = torch.empty(b).uniform_(crop_scale, 1.0, generator=generator)
-    log_ratio = torch.empty(b).uniform_(math.log(3 / 4), math.log(4 / 3), generator=generator)
+    # Aspect jitter up to 3:4..4:3, less when crops keep nearly everything (none at scale 1).
+    jitter = math.log(4 / 3) * min(1.0, (1 - crop_scale) / 0.2)
+    log_ratio = torch.empty(b).uniform_(-jitter, jitter, generator=generator)
     ratio = torch.exp(log_ratio)
     sx = torch.sqrt(area * ratio).clamp(max=1.0)  # share of the width the crop keeps
     sy = torch.sqrt(area / ratio).clamp(max=1.0)
