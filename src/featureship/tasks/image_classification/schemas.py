@@ -25,7 +25,9 @@ EXAMPLE = {"inputs": [{"image_base64": _example_png()}]}
 
 def image_inputs_request(limits: Limits, name: str = "ImageInputs") -> type[BaseModel]:
     """`{"inputs": [{"image_base64": "..."}]}`; a longer string than --max-image-bytes allows → 413."""
-    longest = (limits.max_image_bytes + 2) // 3 * 4  # base64 of max_image_bytes bytes
+    # base64 of max_image_bytes bytes; checked on the text's length, so the limit holds to
+    # within the 2 bytes a last 4-character group may carry (uploads are checked exactly)
+    longest = (limits.max_image_bytes + 2) // 3 * 4
     item = create_model(
         "ImageInput", __config__=ConfigDict(extra="forbid"),
         image_base64=(Annotated[str, Field(max_length=longest)],
