@@ -104,3 +104,10 @@ def test_a_local_hugging_face_backbone_folder(tmp_path: Path) -> None:
     again = featureship.load(model.path)  # architecture from the bundle's config, weights from it
     image = str(folder / "1" / "0.png")
     assert again.predict([image]) == model.predict([image])
+
+
+def test_explain_cli_reads_a_folder_and_names_each_image(scratch_model, tmp_path: Path) -> None:
+    folder = write_digits_folder(tmp_path / "d", per_class=1, skip=50)
+    explained = scratch_model.explain_cli(data=folder)
+    assert len(explained) == 3 and all(Path(e["path"]).is_file() for e in explained)
+    assert {"label", "score", "saliency_png_base64"} <= set(explained[0])

@@ -53,7 +53,6 @@ def attributions(model: ImageClassifier, pixels: np.ndarray) -> tuple[np.ndarray
 def overlay_png(pixels: np.ndarray, attribution: np.ndarray) -> str:
     """The image in gray with |attribution| as a red-yellow heat map on top, base64 PNG."""
     import matplotlib
-
     from PIL import Image
 
     heat = np.abs(attribution).sum(0)

@@ -14,7 +14,7 @@ from featureship.artifacts import run_folder
 from featureship.data.images import image_table, open_image
 from featureship.data.readers import Table
 from featureship.data.splits import stratified_split
-from featureship.errors import DataError, SettingsError
+from featureship.errors import SettingsError
 from featureship.evaluation.classification import classification_metrics
 from featureship.manifest import Candidate, DataInfo, Manifest
 from featureship.progress import Reporter, silent
@@ -105,7 +105,9 @@ class ImageClassificationTask:
                 x_valid = tr.features(net, va_split.pixels, progress, "validation")
                 tr.fit_head(net, x_train, tr_split.y, len(labels), settings.seed)
                 name = f"frozen {spec['backbone']} + linear head"
-                scores.append(self._score(name, net, va_split, labels, time.monotonic() - t0))
+                head_w, head_b = net.head.weight.detach().numpy(), net.head.bias.detach().numpy()
+                probs = softmax(x_valid @ head_w.T + head_b)  # the head on features already computed
+                scores.append(self._score(name, net, va_split, labels, time.monotonic() - t0, probs))
                 built[name] = (net, spec, size)
                 if settings.mode == "finetune" or (settings.mode == "auto" and self._fits(
                         net, tr_split, settings.finetune_epochs, settings, remaining(), "fine-tuning", progress)):
@@ -266,8 +268,10 @@ class ImageClassificationTask:
         return result, info
 
     @staticmethod
-    def _score(name: str, net: ClassifierNet, valid: tr.Split, labels: list[str], seconds: float) -> dict[str, Any]:
-        probs = softmax(tr.predict_logits(net, valid.pixels))
+    def _score(name: str, net: ClassifierNet, valid: tr.Split, labels: list[str], seconds: float,
+               probs: np.ndarray | None = None) -> dict[str, Any]:
+        if probs is None:
+            probs = softmax(tr.predict_logits(net, valid.pixels))
         m = classification_metrics([labels[i] for i in valid.y], [labels[i] for i in probs.argmax(1)], labels)
         return {"candidate": name, "accuracy": m["accuracy"], "macro_f1": m["macro_f1"],
                 "seconds": seconds, "_probs": probs}
