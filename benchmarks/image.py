@@ -29,6 +29,7 @@ from sklearn.svm import SVC
 
 import featureship
 
+VERBOSE = False
 FASHION = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "fashion-mnist"
 
 
@@ -59,8 +60,11 @@ def _svc(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_test: n
 
 def _featureship(x_train, y_train, x_test, y_test, out: Path, **settings) -> dict:
     t0 = time.monotonic()
+    from featureship.progress import Reporter
+
     model = featureship.train("image-classification", data=_frame(x_train, y_train), output=out,
-                              image_column="image", label_column="label", overwrite=True, **settings)
+                              image_column="image", label_column="label", overwrite=True,
+                              progress=Reporter() if VERBOSE else None, **settings)
     seconds = time.monotonic() - t0
     t0 = time.monotonic()
     metrics = model.evaluate(_frame(x_test, y_test))
@@ -100,7 +104,8 @@ def fashion_subset(root: Path, n: int = 4000) -> dict:
     xt, yt = fashion("test")
     keep, _ = train_test_split(np.arange(len(x)), train_size=n, stratify=y, random_state=0)
     ours = _featureship(x[keep], y[keep], xt, yt, root / "fashion4k", mode="scratch", image_size=28,
-                        widths=[16, 32, 64], epochs=25, time_budget_minutes=2.5, patience=6)
+                        widths=[16, 32, 64], epochs=25, time_budget_minutes=2.5, patience=6,
+                        crop_scale=0.9, rotation_degrees=5.0)
     svc = _svc(x[keep], y[keep], xt, yt)
     return _row(f"Fashion-MNIST {n:,} train → official test", ours, svc, "≥ 0.85 in ≤ 180 s")
 
@@ -150,7 +155,9 @@ if __name__ == "__main__":
     parser.add_argument("--full", action="store_true", help="Also train on all 60,000 Fashion-MNIST images.")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (1 on a crowded machine).")
     parser.add_argument("--only", nargs="*", help="digits fashion4k fewshot fashion60k")
+    parser.add_argument("--verbose", action="store_true", help="Show training progress on stderr.")
     args = parser.parse_args()
+    VERBOSE = args.verbose
     results = run(args.full or bool(args.only and "fashion60k" in args.only), args.threads, args.only)
     json.dump(results, sys.stdout, indent=2)
     print()

@@ -121,3 +121,15 @@ def test_resume_after_a_killed_run(tmp_path: Path) -> None:
     training = json.loads((output / "manifest.json").read_text())["training"]["scratch"]
     assert training["resumed_from_epoch"] >= epoch_killed >= 1
     assert training["history"][0]["epoch"] == 1  # the killed run's epochs are kept
+
+
+@pytest.mark.slow
+def test_digits_from_scratch_scores_well_on_held_out_scans(tmp_path: Path) -> None:
+    import featureship
+    from tests.unit.image.digits import digits_frame
+
+    model = featureship.train("image-classification", data=digits_frame(50), output=tmp_path / "m",
+                              image_column="image", label_column="digit", mode="scratch",
+                              image_size=16, flip=False, epochs=15, widths=[16, 32, 64])
+    metrics = model.evaluate(digits_frame(25, skip=60))  # other scans of the same classes
+    assert metrics["n"] == 250 and metrics["accuracy"] >= 0.9, metrics["accuracy"]

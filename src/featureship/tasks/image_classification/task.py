@@ -256,13 +256,32 @@ class ImageClassificationTask:
     def _train(net: ClassifierNet, train: tr.Split, valid: tr.Split, labels: list[str],
                settings: ImageClassificationSettings, kind: str, epochs: int, lr: float, budget: float,
                progress: Reporter, run: Path | None, fingerprint: str) -> tuple[Any, dict[str, Any]]:
+        import json
+
         t0 = time.monotonic()
         folder = run / "checkpoints" / kind if run is not None else None
         resume = settings.resume and folder is not None and (folder / "last.json").is_file()
+        plan = folder / "plan.json" if folder is not None else None
+        if resume and plan is not None and plan.is_file():  # the schedule the killed run planned
+            epochs = int(json.loads(plan.read_text())["epochs"])
+        else:
+            # Fit the epochs to the budget up front, so the cosine schedule anneals fully instead
+            # of being cut while the rate is still high (validation costs about a third of an epoch).
+            per_epoch = 1.3 * tr.seconds_per_epoch(net, train, settings.batch_size, lr)
+            affordable = max(1, int(0.9 * budget / max(per_epoch, 1e-6)))
+            if affordable < epochs:
+                progress.note(f"{kind}: {epochs} epochs would take about {epochs * per_epoch / 60:.1f} "
+                              f"min; planning {affordable} to fit the time budget "
+                              f"({budget / 60:.1f} min left; raise --time-budget-minutes for more)")
+                epochs = affordable
+            if plan is not None:
+                plan.parent.mkdir(parents=True, exist_ok=True)
+                plan.write_text(json.dumps({"epochs": epochs}))
         result = tr.train_network(net, train, valid, labels, settings, epochs=epochs, lr=lr,
                                   time_budget_s=budget, progress=progress, checkpoint_dir=folder,
                                   fingerprint=tr.run_fingerprint(fingerprint, settings, kind), resume=resume)
         info = {"history": result.history, "best_epoch": result.best_epoch + 1, "stopped": result.stopped,
+                "planned_epochs": epochs,
                 "resumed_from_epoch": result.resumed_from, "seconds": round(time.monotonic() - t0, 1)}
         progress.info(f"{kind}: {result.stopped}; best epoch {result.best_epoch + 1}")
         return result, info
