@@ -89,16 +89,18 @@ def run_fingerprint(data_fingerprint: str, settings: ImageClassificationSettings
 
 
 def seconds_per_epoch(net: ClassifierNet, train: Split, batch_size: int, lr: float) -> float:
-    """Time two training steps on a copy's gradients (weights untouched) → an epoch's estimate."""
+    """Time a few training steps (weights restored after) → an epoch's estimate."""
     net.train()
     batch = to_tensor(train.pixels[: min(batch_size, len(train.pixels))])
     targets = torch.as_tensor(train.y[: len(batch)], dtype=torch.long)
     state = {k: v.clone() for k, v in net.state_dict().items()}  # BN statistics move in train()
-    t0 = time.monotonic()
-    for _ in range(2):
+    timings = []
+    for _ in range(4):  # the first step warms up allocators and kernels: not counted
+        t0 = time.monotonic()
         net.zero_grad(set_to_none=True)
         nn.functional.cross_entropy(net(batch), targets).backward()
-    per_step = (time.monotonic() - t0) / 2
+        timings.append(time.monotonic() - t0)
+    per_step = float(np.median(timings[1:]))
     net.load_state_dict(state)
     net.zero_grad(set_to_none=True)
     net.eval()
