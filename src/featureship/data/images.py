@@ -26,7 +26,7 @@ from featureship.errors import DataError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
 FOLDER_IMAGE_COLUMN, FOLDER_LABEL_COLUMN = "path", "label"
-_GRAY_MODES = {"1", "L", "LA", "I", "I;16", "F", "P_gray"}
+_GRAY_MODES = {"1", "L", "LA", "I", "I;16", "F"}
 
 
 def list_images(folder: Path) -> list[Path]:
@@ -63,8 +63,8 @@ def read_image_folder(folder: Path, labelled: bool = True) -> Table:
 
 
 def image_table(data: str | Path | pd.DataFrame | Table, labelled: bool = True) -> Table:
-    """A folder → (path, label) table; a table file → as read, with image paths made absolute
-    against the table's own folder; a DataFrame or Table → as given."""
+    """A folder → (path, label) table; a table file or a DataFrame → as given (relative image
+    paths are resolved against the table's own folder by `resolve_paths`)."""
     if isinstance(data, (str, Path)) and Path(data).is_dir():
         return read_image_folder(Path(data), labelled)
     return as_frame(data)
