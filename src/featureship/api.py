@@ -52,8 +52,10 @@ def train(
     check_output_folder(output, overwrite)
     with output_lock(output):
         reporter = progress or silent()
-        train_table = as_frame(data)
-        valid_table = as_frame(validation) if validation is not None else None
+        # A task may read its own kind of data (a folder of images); tables are the default.
+        read = getattr(impl, "read_data", as_frame)
+        train_table = read(data)
+        valid_table = read(validation) if validation is not None else None
         fitted = impl.fit(train_table, parsed, reporter, validation=valid_table, output=output)
         save(fitted, output, overwrite=overwrite)
     return load(output)

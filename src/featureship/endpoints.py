@@ -28,6 +28,7 @@ class Limits:
 
     max_batch: int = 256
     max_text_chars: int = 20_000
+    max_image_bytes: int = 10_000_000
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,10 @@ class Endpoint:
     summary: str
     example: dict[str, Any] = field(default_factory=dict)
     batch: tuple[str, str] | None = None
+    # (list field, item field) on endpoints that take files: a multipart/form-data request's
+    # uploaded files become the list, each `{item field: "<base64 of the file>"}`; a file or a
+    # JSON item field over Limits.max_image_bytes is refused (413).
+    uploads: tuple[str, str] | None = None
 
 
 # ---- shared request pieces ----------------------------------------------------------------------

@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 
 from tests.data_sets import banking_subset
+from tests.unit.image.digits import digits_frame
 from tests.unit.recommendation.conftest import FAST, synthetic_frame
 
 
@@ -82,5 +83,15 @@ CASES: dict[str, Case] = {
         bad_inputs=["not a row"],
         bad_message="input 0 is str, not an object",
         cli_options={"data": _breast_cancer(slice(300, 310)).drop(columns="target")},
+    ),
+    "image-classification": Case(
+        data=lambda: digits_frame(12, classes=3),
+        held_out=lambda: digits_frame(5, skip=12, classes=3),
+        settings={"image_column": "image", "label_column": "digit", "mode": "scratch", "epochs": 2,
+                  "widths": [8, 16], "image_size": 16, "flip": False},
+        inputs=[digits_frame(1, skip=30, classes=3)["image"][i] for i in range(3)],
+        bad_inputs=[digits_frame(1, skip=30)["image"][0], b"not an image"],
+        bad_message="inputs[1] is not a readable image",
+        cli_options={"data": digits_frame(2, skip=20, classes=3)},
     ),
 }

@@ -62,6 +62,8 @@ def predict(
     if isinstance(result, list):
         print_json({"predictions": result})
         return
+    for note in result.attrs.get("notes", []):  # e.g. inputs that could not be read
+        err_console.print(f"[yellow]note:[/] {note}")
     if output is None:
         raise SettingsError("Give --output OUT.csv to write the predictions.")
     output = output.resolve()
@@ -81,13 +83,15 @@ def serve(
     max_batch: Annotated[int, typer.Option("--max-batch", help="Most inputs per request (413 above).")] = 256,
     max_text_chars: Annotated[int, typer.Option("--max-text-chars", help="Longest text accepted (413 above).")] = 20_000,
     max_queue: Annotated[int, typer.Option("--max-queue", help="Requests that may wait for one model (503 above).")] = 64,
+    max_image_bytes: Annotated[int, typer.Option("--max-image-bytes", help="Largest image accepted, in bytes (413 above).")] = 10_000_000,
 ) -> None:
     """Serve models over a REST API (OpenAPI docs at /docs); each model is named by its folder."""
     import uvicorn
 
     from featureship.serving.app import ServerSettings, create_app
 
-    settings = ServerSettings(max_batch=max_batch, max_text_chars=max_text_chars, max_queue=max_queue)
+    settings = ServerSettings(max_batch=max_batch, max_text_chars=max_text_chars, max_queue=max_queue,
+                              max_image_bytes=max_image_bytes)
     api = create_app([Path(b) for b in bundles], settings)
     uvicorn.run(api, host=host, port=port, log_level="info")
 

@@ -15,8 +15,11 @@ _SLACK_BYTES = 1 << 20
 
 
 def max_body_bytes(settings: ServerSettings) -> int:
-    """The largest body a request within --max-batch and --max-text-chars can need."""
-    return settings.max_batch * settings.max_text_chars * _BYTES_PER_CHAR + _SLACK_BYTES
+    """The largest body a request within --max-batch and --max-text-chars (or, for images,
+    --max-image-bytes, base64-encoded in JSON) can need."""
+    texts = settings.max_batch * settings.max_text_chars * _BYTES_PER_CHAR
+    images = settings.max_batch * (settings.max_image_bytes * 4 // 3 + 64)
+    return max(texts, images) + _SLACK_BYTES
 
 
 class BodyLimitMiddleware:

@@ -104,9 +104,9 @@ def _endpoint(request: Request) -> Endpoint | None:
 def _over_limit(errors: list[dict[str, Any]], endpoint: Endpoint | None,
                 settings: ServerSettings) -> str | None:
     """A sentence for inputs beyond the server's --max-batch / --max-text-chars, else None."""
-    if endpoint is None or endpoint.batch is None:
+    if endpoint is None or (endpoint.batch is None and endpoint.uploads is None):
         return None
-    field = endpoint.batch[0]
+    field = endpoint.batch[0] if endpoint.batch else endpoint.uploads[0]  # type: ignore[index]
     for error in errors:
         loc = tuple(error.get("loc", ()))
         if error.get("type") == "too_long" and loc == ("body", field):
@@ -119,6 +119,13 @@ def _over_limit(errors: list[dict[str, Any]], endpoint: Endpoint | None,
             return (f"{field}[{loc[2]}] has {length:,} characters; the longest text accepted is "
                     f"{settings.max_text_chars:,} (server flag --max-text-chars). Shorten the "
                     "text, or restart the server with a larger --max-text-chars.")
+        if (error.get("type") == "string_too_long" and endpoint.uploads is not None and len(loc) == 4
+                and loc[1:2] == (endpoint.uploads[0],) and loc[3] == endpoint.uploads[1]):
+            size = len(error.get("input") or "") * 3 // 4
+            return (f"{loc[1]}[{loc[2]}].{loc[3]} holds about {size:,} bytes; the largest "
+                    f"image accepted is {settings.max_image_bytes:,} bytes (server flag "
+                    "--max-image-bytes). Send a smaller image, or restart the server with a larger "
+                    "--max-image-bytes.")
     return None
 
 

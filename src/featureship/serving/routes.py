@@ -14,6 +14,7 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI, HTTPException, Request
 from fastapi.responses import PlainTextResponse
+from fastapi.routing import APIRoute
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
@@ -22,6 +23,7 @@ from featureship.errors import FeatureshipError
 from featureship.serving.handlers import INTERNAL_ERROR
 from featureship.serving.registry import QueueFull, ServedModel
 from featureship.serving.schemas import Health, ModelList
+from featureship.serving.uploads import UploadRoute, multipart_openapi
 
 logger = logging.getLogger("featureship.serving")
 router = APIRouter()
@@ -61,17 +63,20 @@ def add_model_routes(app: FastAPI, models: dict[str, ServedModel]) -> None:
     """One POST route per declared endpoint, then a fallback naming what does exist."""
     for served in models.values():
         for endpoint in served.endpoints:
-            app.add_api_route(
+            upload = endpoint.uploads is not None
+            app.router.add_api_route(
                 f"/v1/models/{served.name}/{endpoint.name}",
                 _model_route(served, endpoint),
                 methods=["POST"],
                 response_model=endpoint.response,
                 response_model_exclude_unset=True,  # the model's dict as is (no added nulls)
-                responses={**_ERRORS, **(_LIMITS if endpoint.batch else {})},
+                responses={**_ERRORS, **(_LIMITS if endpoint.batch or endpoint.uploads else {})},
                 summary=f"{served.name}: {endpoint.name}",
                 description=f"{endpoint.summary}\n\nModel `{served.name}` ({served.manifest.task}).",
                 operation_id=f"{served.name}.{endpoint.name}",
                 tags=[served.name],
+                route_class_override=UploadRoute if upload else APIRoute,
+                openapi_extra=multipart_openapi(endpoint) if upload else None,
             )
     app.add_api_route("/v1/models/{name}/{endpoint}", _no_such_route, methods=["POST"],
                       include_in_schema=False)

@@ -20,16 +20,19 @@ class ServerSettings:
     # Requests that may wait for one busy model; above it the server answers 503 + Retry-After,
     # so a burst cannot pile up unbounded work and memory.
     max_queue: int = 64
+    max_image_bytes: int = 10_000_000
 
     def __post_init__(self) -> None:
         for flag, value in (
             ("--max-batch", self.max_batch),
             ("--max-text-chars", self.max_text_chars),
             ("--max-queue", self.max_queue),
+            ("--max-image-bytes", self.max_image_bytes),
         ):
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise SettingsError(f"{flag} must be a whole number of at least 1; got {value!r}.")
 
     @property
     def limits(self) -> Limits:
-        return Limits(max_batch=self.max_batch, max_text_chars=self.max_text_chars)
+        return Limits(max_batch=self.max_batch, max_text_chars=self.max_text_chars,
+                      max_image_bytes=self.max_image_bytes)

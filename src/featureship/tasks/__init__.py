@@ -14,6 +14,7 @@ _REGISTRY = {
     "text-classification": "featureship.tasks.text_classification:TextClassificationTask",
     "recommendation": "featureship.tasks.recommendation:RecommendationTask",
     "tabular": "featureship.tasks.tabular:TabularTask",
+    "image-classification": "featureship.tasks.image_classification:ImageClassificationTask",
 }
 TASK_NAMES = tuple(_REGISTRY)
 

@@ -1,0 +1,157 @@
+"""Training steps: a linear head on frozen backbone features, and whole-network training
+(the CNN from scratch, or fine-tuning a backbone) through the shared loop in
+featureship.training: AdamW, warm-up + cosine schedule, label smoothing, early stopping on
+validation macro-F1, a checkpoint per epoch and `--resume`."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.linear_model import LogisticRegression
+from torch import nn
+
+from featureship.evaluation.classification import classification_metrics
+from featureship.progress import Reporter, Step
+from featureship.tasks.image_classification.augment import augment
+from featureship.tasks.image_classification.network import ClassifierNet, batched, to_tensor
+from featureship.tasks.image_classification.settings import ImageClassificationSettings
+from featureship.training import LoopResult, LoopSettings, fit_loop
+
+# Inverse L2 strength of the logistic head on standardised backbone features.
+HEAD_C = 0.5
+WARMUP_SHARE = 0.05
+
+
+@dataclass
+class Split:
+    pixels: np.ndarray  # (N, C, S, S) uint8
+    y: np.ndarray  # (N,) label indices
+
+
+def features(net: ClassifierNet, pixels: np.ndarray, progress: Reporter, what: str,
+             batch_size: int = 64) -> np.ndarray:
+    net.eval()
+    parts = []
+    with progress.step(f"backbone features, {what}", total=len(pixels)) as step, torch.inference_mode():
+        for i in range(0, len(pixels), batch_size):
+            parts.append(net.features(to_tensor(pixels[i : i + batch_size])).float().numpy())
+            step.advance(len(parts[-1]))
+    return np.concatenate(parts)
+
+
+def fit_head(net: ClassifierNet, x_train: np.ndarray, y_train: np.ndarray, n_classes: int, seed: int) -> None:
+    """Multinomial logistic regression on standardised features, folded into `net.head`:
+    w' = w / σ, b' = b − w'·μ, so serving needs no scaler."""
+    mu, sigma = x_train.mean(0), x_train.std(0) + 1e-6
+    model = LogisticRegression(C=HEAD_C, max_iter=1000, random_state=seed)
+    model.fit((x_train - mu) / sigma, y_train)
+    weight = np.zeros((n_classes, x_train.shape[1]), dtype=np.float64)
+    bias = np.full(n_classes, -1e4)  # a class absent from training never wins
+    if len(model.classes_) == 2:  # sklearn keeps one row for two classes
+        weight[model.classes_[1]], weight[model.classes_[0]] = model.coef_[0] / 2, -model.coef_[0] / 2
+        bias[model.classes_[1]], bias[model.classes_[0]] = model.intercept_[0] / 2, -model.intercept_[0] / 2
+    else:
+        weight[model.classes_], bias[model.classes_] = model.coef_, model.intercept_
+    weight = weight / sigma
+    bias = bias - weight @ mu
+    with torch.no_grad():
+        net.head.weight.copy_(torch.from_numpy(weight.astype(np.float32)))
+        net.head.bias.copy_(torch.from_numpy(bias.astype(np.float32)))
+
+
+def cosine_schedule(optimizer: torch.optim.Optimizer, total_steps: int) -> torch.optim.lr_scheduler.LambdaLR:
+    warmup = max(1, int(WARMUP_SHARE * total_steps))
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        return 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warmup) / max(1, total_steps - warmup))))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def predict_logits(net: ClassifierNet, pixels: np.ndarray, batch_size: int = 128) -> np.ndarray:
+    net.eval()
+    return batched(net, pixels, batch_size)
+
+
+def run_fingerprint(data_fingerprint: str, settings: ImageClassificationSettings, candidate: str) -> str:
+    fields = settings.model_dump(exclude={"resume", "time_budget_minutes", "skip_bad_images"})
+    raw = data_fingerprint + candidate + json.dumps(fields, sort_keys=True)
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def seconds_per_epoch(net: ClassifierNet, train: Split, batch_size: int, lr: float) -> float:
+    """Time a few training steps (weights restored after) → an epoch's estimate."""
+    net.train()
+    batch = to_tensor(train.pixels[: min(batch_size, len(train.pixels))])
+    targets = torch.as_tensor(train.y[: len(batch)], dtype=torch.long)
+    state = {k: v.clone() for k, v in net.state_dict().items()}  # BN statistics move in train()
+    timings = []
+    for _ in range(4):  # the first step warms up allocators and kernels: not counted
+        t0 = time.monotonic()
+        net.zero_grad(set_to_none=True)
+        nn.functional.cross_entropy(net(batch), targets).backward()
+        timings.append(time.monotonic() - t0)
+    per_step = float(np.median(timings[1:]))
+    net.load_state_dict(state)
+    net.zero_grad(set_to_none=True)
+    net.eval()
+    return per_step * math.ceil(len(train.pixels) / batch_size)
+
+
+def train_network(net: ClassifierNet, train: Split, valid: Split, labels: list[str],
+                  settings: ImageClassificationSettings, *, epochs: int, lr: float, time_budget_s: float,
+                  progress: Reporter, checkpoint_dir: Path | None, fingerprint: str,
+                  resume: bool) -> LoopResult:
+    """Train every weight of `net` in place; it ends holding the best epoch's weights."""
+    torch.manual_seed(settings.seed)
+    batch_size = min(settings.batch_size, len(train.pixels))
+    steps = math.ceil(len(train.pixels) / batch_size)
+    decay = [p for n, p in net.named_parameters() if p.ndim > 1]
+    no_decay = [p for n, p in net.named_parameters() if p.ndim <= 1]  # BN and biases
+    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": settings.weight_decay},
+                                   {"params": no_decay, "weight_decay": 0.0}], lr=lr)
+    scheduler = cosine_schedule(optimizer, steps * epochs)
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=settings.label_smoothing)
+    targets = torch.as_tensor(train.y, dtype=torch.long)
+
+    def train_epoch(epoch: int, step: Step) -> float:
+        generator = torch.Generator().manual_seed(settings.seed * 1009 + epoch)
+        order = torch.randperm(len(train.pixels), generator=generator)
+        total, seen = 0.0, 0
+        for start in range(0, len(order), batch_size):
+            index = order[start : start + batch_size]
+            if len(index) < 2:  # batch norm needs two images
+                continue
+            batch = augment(to_tensor(train.pixels[index.numpy()]), generator, settings.crop_scale,
+                            settings.rotation_degrees, settings.flip)
+            loss = loss_fn(net(batch), targets[index])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+            total += loss.item() * len(index)
+            seen += len(index)
+            step.advance(1)
+        return total / max(seen, 1)
+
+    def validate() -> dict[str, float]:
+        predicted = predict_logits(net, valid.pixels).argmax(1)
+        m = classification_metrics([labels[i] for i in valid.y], [labels[i] for i in predicted], labels)
+        return {"accuracy": m["accuracy"], "macro_f1": m["macro_f1"]}
+
+    loop = LoopSettings(epochs=epochs, monitor="macro_f1", patience=settings.patience,
+                        time_budget_s=time_budget_s, checkpoint_dir=checkpoint_dir, resume=resume,
+                        fingerprint=fingerprint)
+    result = fit_loop(net, optimizer, scheduler, train_epoch, validate, loop, progress, steps)
+    net.load_state_dict(result.best_state)
+    net.eval()
+    return result
