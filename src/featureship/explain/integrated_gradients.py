@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from featureship.errors import MissingExtraError
+from featureship.errors import FeatureshipError, MissingExtraError
 
 # Gauss-Legendre points on the path; completeness error is ~1e-3 of the score change at 32.
 N_STEPS = 32
@@ -52,6 +52,10 @@ def token_attributions(
     TF-IDF half of a hybrid head) may be left out: they cancel in f(x) - f(baseline).
     """
     layer_ig = _captum()
+    if not getattr(tokenizer, "is_fast", False):  # words are found from the fast tokenizer's offsets
+        raise FeatureshipError(
+            f"Explaining needs the encoder's fast (Rust) tokenizer to map tokens back to words; "
+            f"{type(tokenizer).__name__} has none. Use an encoder folder with a tokenizer.json.")
     embeddings = model.get_input_embeddings()
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     out: list[TokenAttributions] = []

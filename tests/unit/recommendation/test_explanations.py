@@ -15,12 +15,8 @@ FAMILIES = ["popularity", "itemknn", "als", "bpr", "sasrec"]
 
 
 @pytest.fixture(scope="module")
-def bundles(frame: pd.DataFrame, fast: dict, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("explained")
-    for name in FAMILIES:
-        featureship.train("recommendation", data=frame, output=root / name, user_column="user",
-                          item_column="item", time_column="ts", model=name, **fast)
-    return {name: root / name for name in FAMILIES}
+def bundles(family_bundles: dict[str, Path]) -> dict[str, Path]:
+    return family_bundles  # trained once per session, shared with test_models.py
 
 
 @pytest.mark.parametrize("name", ["itemknn", "als", "bpr", "sasrec"])
@@ -80,3 +76,23 @@ def test_an_anonymous_history_is_explained_from_that_history(bundles: dict[str, 
     answer = featureship.load(bundles["itemknn"]).explain_recommendation(history=["b3", "b4", "zz"], k=3)
     assert answer["ignored_items"] == ["zz"]
     assert {r["item"] for e in answer["items"] for r in e["because"]} <= {"b3", "b4"}
+
+
+def test_cli_and_rest_explain_a_recommender(bundles: dict[str, Path]) -> None:
+    import json
+
+    from fastapi.testclient import TestClient
+    from typer.testing import CliRunner
+
+    from featureship.cli import app
+    from featureship.serving import ServerSettings, create_app
+
+    out = CliRunner().invoke(app, ["explain", str(bundles["itemknn"]), "--users", "a-user3,stranger", "--k", "2"])
+    assert out.exit_code == 0, out.output
+    records = json.loads(out.stdout)["explanations"]  # no word weights: printed as JSON
+    assert [r["user"] for r in records] == ["a-user3", "stranger"] and records[1]["fallback"]
+    with TestClient(create_app([bundles["itemknn"]], ServerSettings())) as client:
+        response = client.post("/v1/models/itemknn/explain", json={"history": ["a1", "a2"], "k": 2})
+        assert response.status_code == 200, response.text
+        assert {r["item"] for e in response.json()["items"] for r in e["because"]} <= {"a1", "a2"}
+        assert client.post("/v1/models/itemknn/explain", json={"k": 2}).status_code == 422
