@@ -1,8 +1,9 @@
 """`featureship explain DIR ...`: why a model answered as it did, for any task.
 
-It takes exactly the input flags of `featureship predict` (its signature is copied from
-`predict`, so a flag a task adds there is here too) and hands them to the model's
-`explain_cli`. Output: shaded words on the terminal where the explanations have word weights
+It takes the input flags of `featureship predict` (the parameters of `predict` named in
+`PREDICT_FLAGS` are copied, so an input flag a task adds there is here too) and hands them to
+the model's `explain_cli`. predict's other options (output handling, and any option that is
+not an input) are not copied: each means something of its own and is added here by hand. Output: shaded words on the terminal where the explanations have word weights
 (JSON otherwise), one JSON document with --json, or a self-contained HTML page (or JSON file)
 with --output.
 """
@@ -18,9 +19,6 @@ import typer
 
 from featureship.cli._common import app, console, err_console, print_json, user_errors
 from featureship.cli.commands import predict
-
-# predict's own output flags mean something else here; every other flag is an input.
-_NOT_INPUTS = {"bundle", "output", "overwrite"}
 
 
 def _explain(bundle: Path, output: Path | None = None, as_json: bool = False, overwrite: bool = False,
@@ -69,8 +67,10 @@ def _signature() -> inspect.Signature:
     own = inspect.signature(_explain)
     bundle = own.parameters["bundle"].replace(
         annotation=Annotated[Path, typer.Argument(help="Model bundle folder.")])
+    from featureship.tasks.base import PREDICT_FLAGS
+
     inputs = [p for name, p in inspect.signature(predict, eval_str=True).parameters.items()
-              if name not in _NOT_INPUTS]
+              if name in PREDICT_FLAGS]
     extra = [
         inspect.Parameter("output", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[
             Path | None, typer.Option("--output", help="Write an HTML page (.html) or a JSON file (.json).")]),
