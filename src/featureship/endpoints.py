@@ -122,3 +122,27 @@ class ErrorBody(BaseModel):
 class ValidationErrorBody(BaseModel):
     detail: str = Field(description="One sentence naming the field and what was expected.")
     errors: list[dict[str, Any]] = Field(description="Each problem: loc, msg, type.")
+
+
+# ---- explanations (shared by every task that explains texts) ---------------------------------------
+
+
+class WordWeight(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    token: str = Field(description="A whole word of the input, in reading order.")
+    weight: float = Field(description="Its contribution to the explained score (positive: for "
+                          "the label; negative: against it).")
+
+
+class TextExplanation(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    label: str = Field(description="The label explained (the predicted one).")
+    score: float = Field(description="Probability of `label`.")
+    method: str = Field(description="How the weights were computed (e.g. integrated-gradients, linear).")
+    attributions: list[WordWeight] = Field(description="Every word of the input, in reading order.")
+
+
+class TextExplanationResponse(BaseModel):
+    explanations: list[TextExplanation] = Field(description="One explanation per input, in order.")

@@ -33,13 +33,14 @@ def client(tmp_path_factory: pytest.TempPathFactory):
 def test_models_list_includes_the_recommender(client):
     [info] = client.get("/v1/models").json()["models"]
     assert info["name"] == "recs" and info["task"] == "recommendation"
-    assert info["endpoints"] == ["recommend", "similar"]
+    assert info["endpoints"] == ["recommend", "similar", "explain"]
 
 
 def test_openapi_has_only_the_recommenders_routes_and_one_of_user_or_history(client):
     schema = client.get("/openapi.json").json()
     assert set(schema["paths"]) == {"/healthz", "/metrics", "/v1/models",
-                                    "/v1/models/recs/recommend", "/v1/models/recs/similar"}
+                                    "/v1/models/recs/recommend", "/v1/models/recs/similar",
+                                    "/v1/models/recs/explain"}
     request = schema["components"]["schemas"]["RecommendRequest"]
     assert request["oneOf"] == [{"required": ["user"]}, {"required": ["history"]}]
     assert "null" not in str(request["properties"]["user"])
@@ -89,3 +90,10 @@ def test_errors(client):
     assert null.status_code == 422 and "must not be null" in null.json()["detail"]
     assert client.post("/v1/models/recs/predict", json={"inputs": ["x"]}).status_code == 404
     assert client.post("/v1/models/recs/recommend", json={"user": "a1", "k": 0}).status_code == 422
+
+
+def test_explain_names_the_titles_of_the_history_items(client):
+    response = client.post("/v1/models/recs/explain", json={"user": "a3", "k": 3})
+    assert response.status_code == 200, response.text
+    reasons = [r for e in response.json()["items"] for r in e["because"]]
+    assert reasons and all(r["title"] == "Title of " + r["item"] for r in reasons)

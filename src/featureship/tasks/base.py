@@ -74,6 +74,16 @@ class FittedModel(ABC):
         """
         raise SettingsError(f"{self.name}: {self.task} models cannot explain from the command line yet.")
 
+    def explanation_html(self, explanations: list[dict[str, Any]]) -> str:
+        """`featureship explain --output OUT.html`: a self-contained page of `explain_cli` records.
+
+        The default shades word weights where an explanation has them and shows the rest as
+        JSON; tasks with pictures (saliency maps, plots) override it.
+        """
+        from featureship.explain.render import word_explanations_html
+
+        return word_explanations_html(explanations, f"Explanations: {self.name}")
+
     @abstractmethod
     def evaluate(self, data: DataSource) -> dict[str, Any]:
         """Metrics on held-out data: flat numbers for the headline, plus details and `notes`."""

@@ -35,6 +35,20 @@ def frame() -> pd.DataFrame:
 
 
 @pytest.fixture(scope="session")
+def family_bundles(frame: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """One bundle per family on the synthetic walks, trained once per session (Path by name)."""
+    import featureship
+
+    root = tmp_path_factory.mktemp("families")
+    out = {}
+    for name in ("popularity", "itemknn", "als", "bpr", "sasrec"):
+        featureship.train("recommendation", data=frame, output=root / name, user_column="user",
+                          item_column="item", time_column="ts", model=name, **FAST)
+        out[name] = root / name
+    return out
+
+
+@pytest.fixture(scope="session")
 def fast() -> dict:
     """Settings that keep every family fast on the tiny data."""
     return dict(FAST)

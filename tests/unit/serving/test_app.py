@@ -63,7 +63,7 @@ def test_models_lists_name_task_labels_and_metrics(client: TestClient, text_bund
     assert info["task"] == "text-classification"
     assert len(info["labels"]) == 15
     assert isinstance(info["metrics"], dict) and info["metrics"]
-    assert info["endpoints"] == ["predict"]
+    assert info["endpoints"] == ["predict", "explain"]
     assert "validation" in info["metrics_on"]
 
 
@@ -303,7 +303,8 @@ def test_metrics_count_requests_per_model(client: TestClient) -> None:
 def test_openapi_documents_only_the_served_models_routes(client: TestClient) -> None:
     assert client.get("/docs").status_code == 200
     schema = client.get("/openapi.json").json()
-    assert set(schema["paths"]) == {"/healthz", "/metrics", "/v1/models", PREDICT}
+    assert set(schema["paths"]) == {"/healthz", "/metrics", "/v1/models", PREDICT,
+                                    "/v1/models/intent/explain"}
     predict = schema["paths"][PREDICT]["post"]
     assert "TextPredictRequest" in str(predict["requestBody"])
     assert "ClassificationResponse" in str(predict["responses"]["200"])

@@ -35,6 +35,7 @@ from featureship.tasks.recommendation.data import Sequences, id_strings
 from featureship.tasks.recommendation.models import Recommender, restore
 from featureship.tasks.recommendation.report import report_sections
 from featureship.tasks.recommendation.schemas import (
+    RecommendExplanationResponse,
     RecommendRequest,
     RecommendResponse,
     SimilarRequest,
@@ -85,6 +86,11 @@ class RecommendationModel(FittedModel):
         >>> model.recommend(user=42, k=3)["items"][0]
         {'item': '50', 'score': 7.1, 'title': 'Star Wars (1977)'}
         """
+        return self._answer(user, history, k, include_seen)[0]
+
+    def _answer(self, user: Any, history: list[Any] | None, k: int, include_seen: bool
+                ) -> tuple[dict[str, Any], np.ndarray]:
+        """The recommend answer and the history (item indices) it was scored from."""
         if (user is None) == (history is None):
             raise SettingsError("Give either a user id or a history of item ids, not both or neither.")
         k = _check_k(k)
@@ -92,7 +98,7 @@ class RecommendationModel(FittedModel):
         if user is not None:
             index = self.user_index.get(str(user).strip())
             if index is None:
-                return self._fallback_answer(k, [], ignored)
+                return self._fallback_answer(k, [], ignored), np.zeros(0, np.int64)
             seen = self.history[index]
             scores = self.recommender.score(Sequences.from_lists([seen]))[0]
         else:
@@ -106,13 +112,13 @@ class RecommendationModel(FittedModel):
                 else:
                     indices.append(index)
             if not indices:
-                return self._fallback_answer(k, [], ignored)
+                return self._fallback_answer(k, [], ignored), np.zeros(0, np.int64)
             # a repeated item counts at its latest position, as training keeps the latest one
             latest = list(dict.fromkeys(reversed(indices)))[::-1]
             seen = np.array(latest, dtype=np.int64)
             scores = self.recommender.score(Sequences.from_lists([seen]))[0]
         return {"items": self._ranked(scores, seen, k, include_seen), "fallback": False,
-                "ignored_items": ignored}
+                "ignored_items": ignored}, seen
 
     def similar(self, item: Any, k: int = 10) -> dict[str, Any]:
         """Items most like `item` ("more like this"), the item itself left out."""
@@ -128,12 +134,16 @@ class RecommendationModel(FittedModel):
 
     def predict(self, rows: list[Any]) -> list[dict[str, Any]]:
         """One recommendation list per user id (unknown users get the flagged fallback)."""
+        self._check_user_ids(rows)
+        return [self.recommend(user=row) for row in rows]
+
+    @staticmethod
+    def _check_user_ids(rows: list[Any]) -> None:
         bad = [i for i, row in enumerate(rows) if isinstance(row, bool) or not isinstance(row, (int, str))]
         if bad:
             raise SettingsError(
                 f"Each input must be a user id (an integer or a string); input {bad[0]} is "
                 f"{json_type(rows[bad[0]])}.")
-        return [self.recommend(user=row) for row in rows]
 
     def predict_cli(self, users: str | None = None, k: int | None = None,
                     **_: Any) -> pd.DataFrame | list[dict[str, Any]]:
@@ -163,8 +173,30 @@ class RecommendationModel(FittedModel):
                 rows.append((user, r + 1, entry["item"], entry["score"]))
         return pd.DataFrame(rows, columns=["user", "rank", "item", "score"])
 
+    def explain_recommendation(self, user: Any = None, history: list[Any] | None = None, k: int = 10,
+                               include_seen: bool = False) -> dict[str, Any]:
+        """`recommend`'s answer with, on every item, the history items that contributed most.
+
+        >>> model.explain_recommendation(user=42, k=1)["items"][0]["because"][0]
+        {'item': '172', 'weight': 0.41, 'title': 'Empire Strikes Back, The (1980)'}
+        """
+        from featureship.tasks.recommendation.explanations import explain_answer
+
+        answer, seen = self._answer(user, history, k, include_seen)
+        return explain_answer(answer, self.family, self.recommender, seen, self.item_index,
+                              self.items, self.titles)
+
     def explain(self, rows: list[Any]) -> list[dict[str, Any]]:
-        raise FeatureshipError("Explanations for recommenders are not available yet.")
+        """One explained recommendation list per user id (the inputs of `predict`)."""
+        self._check_user_ids(rows)
+        return [self.explain_recommendation(user=row) for row in rows]
+
+    def explain_cli(self, users: str | None = None, k: int | None = None, **_: Any) -> list[dict[str, Any]]:
+        if users is None or not users.strip() or users.strip() == "all":
+            raise SettingsError("Give --users with comma-separated user ids to explain (not 'all': "
+                                "one explanation per user is meant to be read).")
+        wanted = [u.strip() for u in users.split(",") if u.strip()]
+        return [{"user": u, **self.explain_recommendation(user=u, k=k or 10)} for u in wanted]
 
     @classmethod
     def endpoints(cls, manifest: Manifest, limits: Limits) -> list[Endpoint]:
@@ -177,6 +209,10 @@ class RecommendationModel(FittedModel):
             Endpoint("similar", SimilarRequest, SimilarResponse, handler="similar",
                      summary='The k items most similar to `item` ("you may also like").',
                      example={"item": examples["item"], "k": 10}),
+            Endpoint("explain", RecommendRequest, RecommendExplanationResponse,
+                     handler="explain_recommendation",
+                     summary="The same body as /recommend; every item comes with the history "
+                     "items that contributed most to it.", example={"user": examples["user"], "k": 5}),
         ]
 
     def evaluation_tables(self, metrics: dict[str, Any]) -> list[ResultTable]:

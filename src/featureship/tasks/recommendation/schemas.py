@@ -71,6 +71,29 @@ class RecommendResponse(BaseModel):
     )
 
 
+class Reason(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    item: str = Field(description="An item of the user's history.")
+    weight: float = Field(description="How much it added to the recommended item's score.")
+    title: str | None = None
+
+
+class ExplainedItem(ScoredItem):
+    because: list[Reason] = Field(description="The history items that contributed most, strongest "
+                                  "first (empty when nothing personal drove it).")
+
+
+class RecommendExplanationResponse(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    items: list[ExplainedItem]
+    fallback: bool = Field(description="True when popular items stand in for personal ones.")
+    ignored_items: list[str] = Field(default_factory=list, description="History ids the model does not know.")
+    method: str = Field(description="How the contributions were computed.")
+    note: str = Field(description="What the weights mean, in one sentence.")
+
+
 class SimilarResponse(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

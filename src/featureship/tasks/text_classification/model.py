@@ -19,7 +19,13 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from featureship.artifacts import write_json
 from featureship.data.readers import Table
-from featureship.endpoints import ClassificationResponse, Endpoint, Limits, text_inputs_request
+from featureship.endpoints import (
+    ClassificationResponse,
+    Endpoint,
+    Limits,
+    TextExplanationResponse,
+    text_inputs_request,
+)
 from featureship.errors import BundleError, FeatureshipError
 from featureship.evaluation.classification import classification_metrics
 from featureship.evaluation.overlap import overlap_report
@@ -37,6 +43,8 @@ if TYPE_CHECKING:
 
 WEIGHTS = "weights.safetensors"
 VOCABULARY = "tfidf_vocabulary.json"
+# Explanations of a few validation texts, computed once at training for report.html.
+EXPLANATIONS = "explanations.json"
 ENCODER_DIR = "encoder"
 # Tokenizer and config files copied next to fine-tuned weights (never any *.py: no remote code).
 _ENCODER_FILES = ("config.json", "tokenizer.json", "tokenizer_config.json", "vocab.txt",
@@ -65,6 +73,7 @@ class TextClassifier(FittedModel):
         self.tfidf = tfidf
         self.validation_metrics = validation_metrics or {}  # full: per class, confusion matrix
         self.train_hashes = train_hashes  # content hashes of training texts (overlap checks)
+        self.report_explanations: list[dict[str, Any]] = []  # validation examples for the report
 
     # ----- inference -------------------------------------------------------------------
     def _check_inputs(self, texts: list[Any]) -> list[str]:
@@ -154,7 +163,29 @@ class TextClassifier(FittedModel):
                 "rows_skipped": len(data.frame) - len(keep), "notes": notes}
 
     def explain(self, rows: list[Any]) -> list[dict[str, Any]]:
-        raise FeatureshipError("Explanations for text classification are not available yet.")
+        """Why each text got its label: `[{"label", "score", "method", "attributions"}]`.
+
+        `attributions` lists every word in reading order with its contribution to the predicted
+        class's centred logit (see `explanations.py`); the weights sum to that score minus its
+        value with every word removed.
+
+        >>> model.explain(["I lost my card"])[0]["attributions"][1]
+        {'token': 'lost', 'weight': 2.31}
+        """
+        from featureship.tasks.text_classification.explanations import explain_texts
+
+        return explain_texts(self, self._check_inputs(list(rows)))
+
+    def explain_cli(self, data: DataSource | None = None, text: list[str] | None = None,
+                    **_: Any) -> list[dict[str, Any]]:
+        if text:
+            return [{"text": t, **e} for t, e in zip(text, self.explain(text), strict=True)]
+        if data is None:
+            raise FeatureshipError("Give --data F (a table with the text column) or --text \"...\".")
+        examples = text_examples(read_source(data), self.settings.text_column, None, trained=True)
+        explained = self.explain(examples.texts)
+        return [{"row": int(r) + 1, "text": t, **e}  # 1-based, as in messages
+                for r, t, e in zip(examples.rows, examples.texts, explained, strict=True)]
 
     def evaluation_tables(self, metrics: dict[str, Any]) -> list[ResultTable]:
         per_class = metrics.get("per_class")
@@ -166,12 +197,18 @@ class TextClassifier(FittedModel):
             name="predict", request=text_inputs_request(limits, "TextPredictRequest"),
             response=ClassificationResponse, handler="predict",
             summary="Classify texts: one {label, score, scores} per input, in order.",
-            example={"inputs": ["a text", "another text"]}, batch=("inputs", "predictions"))]
+            example={"inputs": ["a text", "another text"]}, batch=("inputs", "predictions")),
+            Endpoint(
+                name="explain", request=text_inputs_request(limits, "TextExplainRequest"),
+                response=TextExplanationResponse, handler="explain",
+                summary="Why each text got its label: every word with its weight, in reading order.",
+                example={"inputs": ["I lost my card"]}, batch=("inputs", "explanations")),
+        ]
 
     def report_sections(self) -> list[Section]:
         from featureship.tasks.text_classification.report import report_sections
 
-        return report_sections(self.validation_metrics, self.describe())
+        return report_sections(self.validation_metrics, self.describe(), self.report_explanations)
 
     # ----- bundle ------------------------------------------------------------------------
     def model_spec(self) -> dict[str, Any]:
@@ -203,6 +240,8 @@ class TextClassifier(FittedModel):
                     extra.unlink()
         save_torch(tensors, str(directory / WEIGHTS))
         write_json(directory / "metrics.json", {"validation": self.validation_metrics})
+        if self.report_explanations:
+            write_json(directory / EXPLANATIONS, {"validation_examples": self.report_explanations})
 
     @classmethod
     def load(cls, directory: Path, manifest: Manifest) -> TextClassifier:
@@ -231,8 +270,12 @@ class TextClassifier(FittedModel):
                 encoder = TextEncoder(source, device, bf16, int(enc["max_length"]))
         metrics = json.loads((directory / "metrics.json").read_text(encoding="utf-8")).get("validation", {})
         hashes = tensors["train.hashes"].numpy().view(np.uint64) if "train.hashes" in tensors else None
-        return cls(settings, list(manifest.labels), spec["kind"], weight, bias, encoder,
-                   bool(enc and enc.get("finetuned")), tfidf, metrics, hashes)
+        model = cls(settings, list(manifest.labels), spec["kind"], weight, bias, encoder,
+                    bool(enc and enc.get("finetuned")), tfidf, metrics, hashes)
+        if (directory / EXPLANATIONS).is_file():  # bundles written before explanations have none
+            model.report_explanations = json.loads(
+                (directory / EXPLANATIONS).read_text(encoding="utf-8"))["validation_examples"]
+        return model
 
 
 def text_key(text: str) -> str:

@@ -61,8 +61,21 @@ def _candidates_plot(candidates: list[dict[str, Any]]) -> str:
     return png_data_uri(fig)
 
 
-def report_sections(metrics: dict[str, Any], manifest: Manifest) -> list[Section]:
-    """The text classifier's own sections: candidates chart, curves, per-class F1, confusion."""
+def _explanations_section(examples: list[dict[str, Any]]) -> Section:
+    from featureship.explain.render import KEY, explanation_block, section_style
+
+    blocks = "".join(explanation_block(e, f"true label: {e['true_label']}") for e in examples)
+    return Section(
+        "Why it decided: validation examples",
+        "Each word's weight is its contribution to the predicted label's score (its logit "
+        "against the average class); right and wrong predictions both shown.",
+        html=section_style() + KEY + blocks)
+
+
+def report_sections(metrics: dict[str, Any], manifest: Manifest,
+                    explanations: list[dict[str, Any]] | None = None) -> list[Section]:
+    """The text classifier's own sections: candidates chart, curves, per-class F1, confusion,
+    explained validation examples."""
     sections = []
     candidates = [{"candidate": c.name, "macro_f1": c.validation.get("macro_f1", 0.0)}
                   for c in manifest.candidates]
@@ -81,4 +94,6 @@ def report_sections(metrics: dict[str, Any], manifest: Manifest) -> list[Section
             image=_per_class_plot(per_class), table=per_class_table(worst, "10 weakest classes")))
         sections.append(Section("Confusion matrix", "Rows: the true class; columns: what the model said.",
                                 image=_confusion_plot(metrics["confusion_matrix"])))
+    if explanations:
+        sections.append(_explanations_section(explanations))
     return sections

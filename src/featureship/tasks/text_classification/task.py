@@ -33,6 +33,8 @@ HEAD_C = {"embedding": 10.0, "tfidf": 10.0, "hybrid": 10.0}
 TRAIN_COST_FACTOR = 3.5
 # Weights of the TF-IDF head when blended with a fine-tuned encoder (picked on validation).
 FUSION_WEIGHTS = (0.1, 0.2, 0.3, 0.4, 0.5)
+# Validation texts explained in report.html: predicted right, and predicted wrong.
+REPORT_RIGHT, REPORT_WRONG = 3, 2
 # Texts timed to estimate encoding speed when the embeddings came from the cache.
 _RATE_SAMPLE = 256
 
@@ -41,6 +43,20 @@ _RATE_SAMPLE = 256
 class Split:
     texts: list[str]
     y: np.ndarray  # label indices
+
+
+def report_examples(model: TextClassifier, valid: Split, predicted: np.ndarray, labels: list[str],
+                    progress: Reporter) -> list[dict[str, Any]]:
+    """Explanations of a few validation texts for report.html: some right, some wrong."""
+    right = [i for i in range(len(valid.texts)) if predicted[i] == valid.y[i]][:REPORT_RIGHT]
+    wrong = [i for i in range(len(valid.texts)) if predicted[i] != valid.y[i]][:REPORT_WRONG]
+    picked = right + wrong
+    if not picked:
+        return []
+    with progress.step("explaining validation examples for the report", total=None):
+        explained = model.explain([valid.texts[i] for i in picked])
+    return [{"text": valid.texts[i], "true_label": labels[valid.y[i]], **e}
+            for i, e in zip(picked, explained, strict=True)]
 
 
 def data_fingerprint(texts: list[str], labels: list[str]) -> str:
@@ -109,6 +125,7 @@ class TextClassificationTask:
         chosen.validation_metrics = metrics
         # every text the run saw, validation included (it chose the candidate and the epoch)
         chosen.train_hashes = row_hashes(text_key(t) for t in [*train_ex.texts, *valid_ex.texts])
+        chosen.report_explanations = report_examples(chosen, valid, best["_pred"], labels, progress)
         chosen.manifest = Manifest(
             task=self.name, seed=settings.seed, settings=settings.model_dump(),
             input_schema={"text_column": settings.text_column, "type": "text"},

@@ -43,6 +43,11 @@ class Recommender(Protocol):
 
     def similar(self, item: int) -> np.ndarray: ...
 
+    def contributions(self, history: np.ndarray, targets: np.ndarray) -> np.ndarray | None:
+        """(len(history), len(targets)): how much each history item adds to each target's
+        score; None when the score has no personal part (popularity)."""
+        ...
+
     def tensors(self) -> dict[str, np.ndarray]: ...
 
     def config(self) -> dict[str, Any]:

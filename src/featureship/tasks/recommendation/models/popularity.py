@@ -28,6 +28,9 @@ class Popularity:
         total = max(float(self.counts.sum()), 1.0)
         return np.tile(self.counts / total, (len(histories), 1))
 
+    def contributions(self, history: np.ndarray, targets: np.ndarray) -> None:
+        return None  # the same list for everyone: no history item is a reason
+
     def similar(self, item: int) -> np.ndarray:
         return self.counts.copy()
 

@@ -95,6 +95,20 @@ class SASRec:
     def score(self, histories: Sequences) -> np.ndarray:
         return score_nets(self._require_nets(), histories, self.use_bf16)
 
+    def contributions(self, history: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        """Leave-one-out: each target's score minus its score with that one item removed.
+
+        Self-attention mixes items non-linearly, so there is no exact split; leaving each item
+        out asks the model directly. Items older than `max_len` are never read: they add 0.
+        """
+        max_len = self._require_nets()[0].config.max_len
+        recent = np.arange(max(len(history) - max_len, 0), len(history))
+        variants = [history] + [np.delete(history, i) for i in recent]
+        scores = self.score(Sequences.from_lists(variants))[:, targets].astype(np.float64)
+        out = np.zeros((len(history), len(targets)))
+        out[recent] = scores[0][None, :] - scores[1:]
+        return out
+
     def _require_nets(self) -> list[SASRecNet]:
         if not self.nets:
             raise RuntimeError("SASRec has no weights yet: call fit() or from_tensors() first.")
