@@ -37,6 +37,8 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 _LIMITS = {413: {"model": ErrorBody, "description": "Too many inputs or an input too long."}}
 RETRY_AFTER_S = 1
+# The server's own documented routes (every served model's routes come on top of these).
+SERVER_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/v1/models", "/v1/models/{name}/drift"})
 
 
 @router.get("/healthz", response_model=Health, tags=["server"])

@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 
 from featureship.errors import BundleError, FeatureshipError, SettingsError
 from featureship.serving import ServerSettings, create_app
+from featureship.serving.routes import SERVER_PATHS
 
 MAX_BATCH = 8
 MAX_TEXT_CHARS = 300
@@ -309,7 +310,7 @@ def test_openapi_documents_only_the_served_models_routes(client: TestClient) -> 
     assert client.get("/docs").status_code == 200
     schema = client.get("/openapi.json").json()
     assert set(schema["paths"]) == {"/healthz", "/readyz", "/metrics", "/v1/models",
-                                    "/v1/models/{name}/drift", PREDICT}
+                                    "/v1/models/{name}/drift", PREDICT} == SERVER_PATHS | {PREDICT}
     predict = schema["paths"][PREDICT]["post"]
     assert "TextPredictRequest" in str(predict["requestBody"])
     assert "ClassificationResponse" in str(predict["responses"]["200"])
