@@ -225,6 +225,7 @@ def test_keys_never_reach_the_logs_or_the_settings_repr(
         client.get("/v1/models", headers={"Authorization": "Bearer wrong-but-logged?"})
         client.get("/v1/models", headers={"Authorization": f"Bearer {KEYS[1]}"})
     assert "API keys on: 2 key(s)" in caplog.text
+    assert "torch intra-op thread(s) per model worker" in caplog.text  # thread settings logged
     for secret in (*KEYS, "wrong-but-logged?"):
         assert secret not in caplog.text
 
