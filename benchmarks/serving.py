@@ -6,13 +6,15 @@
 
 What runs: a text-classification bundle (head mode: MiniLM embeddings + a linear head) is
 trained on banking77 (40 queries per intent, the package's copy) into a temporary folder;
-then, one after the other on free loopback ports, (a) the naive server (benchmarks/naive_server.py: FastAPI +
-sentence-transformers fp32 + the same head, one forward per request), (b) optionally the
-server of another source tree (`--before-src`, e.g. main before this change, run with
-PYTHONPATH set to it) and (c) `featureship serve` from this tree. Each is loaded by the same
-closed-loop client (asyncio + httpx: C callers, each sending its next request when the last
-is answered) at each concurrency, bounded by `--seconds` and `--max-requests`, with one
-review text (womens-clothing-reviews, Review Text) per request. Prints req/s, p50 and p99
+then, side by side on free loopback ports, (a) the naive server (benchmarks/naive_server.py:
+FastAPI + sentence-transformers fp32 + a linear head, one forward per request), (b)
+optionally the server of another source tree (`--before-src`, e.g. main before this change,
+run with PYTHONPATH set to it) and (c) `featureship serve` from this tree. Each is loaded by
+the same closed-loop client (asyncio + httpx: C callers, each sending its next request when
+the last is answered) at each concurrency, bounded by `--seconds` and `--max-requests`, cut
+into `--rounds` slices that the servers take in turn (only one is loaded at a time, and a
+shared machine's changing load falls on all alike), with one review text
+(womens-clothing-reviews, Review Text) per request. Prints req/s, p50 and p99
 per server and concurrency, and the ratios to the naive server (and to --before-src).
 
 `--soak-seconds N` then loads `featureship serve` at saturation (concurrency 32) for N
@@ -170,19 +172,31 @@ async def closed_loop(url: str, texts: list[str], concurrency: int, seconds: flo
         run.seconds = time.perf_counter() - began
 
 
-def measure(name: str, url: str, texts: list[str], levels: list[int], seconds: float,
-            max_requests: int) -> list[Run]:
-    warm = Run(name, 1)
-    asyncio.run(closed_loop(url, texts[-50:], 2, 30, 20, warm))  # warm-up, not counted
-    runs = []
+def measure(urls: dict[str, str], texts: list[str], levels: list[int], seconds: float,
+            max_requests: int, rounds: int) -> dict[str, list[Run]]:
+    """Every server at every level, interleaved: each level is cut into `rounds` slices and the
+    servers take turns slice by slice, so the load other users put on a shared machine falls
+    on all of them alike (all servers stay up; the idle ones use no CPU)."""
+    for url in urls.values():  # warm-up, not counted
+        asyncio.run(closed_loop(url, texts[-50:], 2, 30, 20, Run("warm-up", 2)))
+    results: dict[str, list[Run]] = {name: [] for name in urls}
     for c in levels:
-        run = Run(name, c)
-        asyncio.run(closed_loop(url, texts, c, seconds, max_requests, run))
-        runs.append(run)
-        print(f"  {name:>8} c={c:<3} {run.rps:7.1f} req/s  p50 {run.pct(0.5):7.1f} ms  "
-              f"p99 {run.pct(0.99):7.1f} ms  n={len(run.latencies)} errors={run.errors or 0}",
-              flush=True)
-    return runs
+        runs = {name: Run(name, c) for name in urls}
+        for _ in range(rounds):
+            for name, url in urls.items():
+                part = Run(name, c)
+                asyncio.run(closed_loop(url, texts, c, seconds / rounds, max_requests // rounds,
+                                        part))
+                runs[name].latencies += part.latencies
+                runs[name].seconds += part.seconds
+                for status, n in part.errors.items():
+                    runs[name].errors[status] = runs[name].errors.get(status, 0) + n
+        for name, run in runs.items():
+            results[name].append(run)
+            print(f"  {name:>8} c={c:<3} {run.rps:7.1f} req/s  p50 {run.pct(0.5):7.1f} ms  "
+                  f"p99 {run.pct(0.99):7.1f} ms  n={len(run.latencies)} errors={run.errors or 0}",
+                  flush=True)
+    return results
 
 
 def rss_bytes(pid: int) -> int:
@@ -224,6 +238,8 @@ def main() -> None:
     parser.add_argument("--concurrency", default="1,8,32")
     parser.add_argument("--seconds", type=float, default=20.0, help="per server and concurrency")
     parser.add_argument("--max-requests", type=int, default=3000, help="per server and concurrency")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="slices per level; the servers take turns slice by slice")
     parser.add_argument("--before-src", type=Path, default=None,
                         help="a source tree whose `featureship serve` is measured too (e.g. main)")
     parser.add_argument("--skip-naive", action="store_true")
@@ -243,13 +259,16 @@ def main() -> None:
         if args.before_src:
             servers.append(("before", "featureship", args.before_src))
         servers.append(("now", "featureship", None))
-        results: dict[str, list[Run]] = {}
-        for name, kind, source in servers:
-            process, url = start(kind, bundle, folder / f"{name}.log", source, flags)
-            print(f"{name}: {url} (pid {process.pid})", flush=True)
-            try:
-                results[name] = measure(name, url, texts, levels, args.seconds, args.max_requests)
-            finally:
+        processes, urls = [], {}
+        try:
+            for name, kind, source in servers:
+                process, url = start(kind, bundle, folder / f"{name}.log", source, flags)
+                processes.append(process)
+                urls[name] = url
+                print(f"{name}: {url} (pid {process.pid})", flush=True)
+            results = measure(urls, texts, levels, args.seconds, args.max_requests, args.rounds)
+        finally:
+            for process in processes:
                 stop(process)
         print("\nserver    c     req/s    p50 ms    p99 ms   errors")
         for runs in results.values():

@@ -51,7 +51,7 @@ def create_app(bundle_dirs: list[Path], settings: ServerSettings | None = None) 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.stopping = False
         try:
-            load_models(models, app.state.metrics)
+            load_models(models, app.state.metrics, settings.torch_threads)
         except Exception as exc:
             stop_models(models)
             logger.error("cannot start the server: %s", exc)

@@ -86,12 +86,12 @@ def declare_models(bundle_dirs: list[Path], limits: Limits, max_queue: int,
     return served
 
 
-def load_models(served: dict[str, ServedModel], metrics: Any = None) -> None:
+def load_models(served: dict[str, ServedModel], metrics: Any = None, torch_threads: int = 0) -> None:
     """Load (and checksum-verify) every bundle and start its worker; any failure stops the
     start-up with its message. The cores are split evenly between the models' workers."""
     from featureship.api import load
 
-    cores, share = thread_shares(len(served))
+    cores, share = thread_shares(len(served), torch_threads)
     logger.info("threads: %d core(s), %d model(s): %d torch intra-op thread(s) per model worker",
                 cores, len(served), share)
     for entry in served.values():

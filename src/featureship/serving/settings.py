@@ -28,6 +28,9 @@ class ServerSettings:
     # Longest a request waits for others to join its batch; only spent while the server is
     # under concurrent load (see featureship.serving.worker), never for a lone request.
     max_latency_ms: int = 5
+    # torch intra-op threads per model worker; 0 = one core for the event loop, the rest split
+    # evenly between the models (featureship.serving.worker.thread_shares).
+    torch_threads: int = 0
     # Bearer keys required on /v1 routes and /metrics; empty = no authentication.
     # repr=False: settings get logged and printed, keys must never be.
     api_keys: tuple[str, ...] = field(default=(), repr=False)
@@ -39,6 +42,7 @@ class ServerSettings:
             ("--max-queue", self.max_queue, 1),
             ("--max-batch-size", self.max_batch_size, 1),
             ("--max-latency-ms", self.max_latency_ms, 0),
+            ("--torch-threads", self.torch_threads, 0),
         ):
             if not isinstance(value, int) or isinstance(value, bool) or value < least:
                 what = "at least 1" if least else "zero or more"

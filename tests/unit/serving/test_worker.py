@@ -232,8 +232,9 @@ def test_stop_answers_what_is_queued_first() -> None:
     assert not worker.running
 
 
-@pytest.mark.parametrize(("models", "expected_at_least"), [(1, 1), (2, 1), (64, 1)])
-def test_thread_shares_split_the_cores(models: int, expected_at_least: int) -> None:
+@pytest.mark.parametrize("models", [1, 2, 3, 64])
+def test_thread_shares_split_the_cores_and_leave_one_for_http(models: int) -> None:
     cores, share = thread_shares(models)
-    assert share >= expected_at_least
-    assert share * models <= max(cores, models)  # never more threads than cores (one each at least)
+    assert share >= 1
+    assert share * models <= max(cores - 1, models)  # never oversubscribed (one each at least)
+    assert thread_shares(models, per_model=3) == (cores, 3)  # --torch-threads wins
