@@ -14,7 +14,8 @@ the model, so a Hugging Face tokenizer is never shared across threads ("Already 
 When to wait for more: a batch waits (at most `max_latency_s` from its first request's
 arrival) only for as many requests as the previous batch had. A lone client therefore never
 waits (its last batch had one request); under load of N concurrent callers the batch waits
-for the N that are about to arrive. Batch size follows load in both directions.
+for the N that are about to arrive. Batch size follows load in both directions (when a burst
+ends, the next lone request waits at most `max_latency_s` once, then no more).
 
 A batch whose call raises is retried one request at a time, so a bad input fails only its own
 request.
