@@ -26,6 +26,7 @@ from featureship.errors import BundleError, FeatureshipError
 from featureship.manifest import Manifest
 from featureship.progress import silent
 from featureship.serving import ServerSettings, create_app
+from featureship.serving.routes import SERVER_PATHS
 from featureship.tasks import TASK_NAMES, get_task
 from featureship.tasks.base import PREDICT_FLAGS, FittedModel
 from tests.conformance.cases import CASES
@@ -171,7 +172,7 @@ def test_the_server_answers_every_endpoint_as_the_model_does(fitted: Fitted) -> 
                 direct = getattr(fitted.loaded, endpoint.handler)(endpoint.example[inputs_field])
                 assert response.json()[outputs_field] == json.loads(json.dumps(direct))
         paths = set(client.get("/openapi.json").json()["paths"])
-        assert paths == {"/healthz", "/metrics", "/v1/models"} | {
+        assert paths == SERVER_PATHS | {
             f"/v1/models/{fitted.path.name}/{e.name}" for e in endpoints}
 
 

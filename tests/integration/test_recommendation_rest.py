@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 
 import featureship
 from featureship.serving.app import ServerSettings, create_app
+from featureship.serving.routes import SERVER_PATHS
 
 
 @pytest.fixture(scope="module")
@@ -38,9 +39,9 @@ def test_models_list_includes_the_recommender(client):
 
 def test_openapi_has_only_the_recommenders_routes_and_one_of_user_or_history(client):
     schema = client.get("/openapi.json").json()
-    assert set(schema["paths"]) == {"/healthz", "/metrics", "/v1/models",
-                                    "/v1/models/recs/recommend", "/v1/models/recs/similar",
-                                    "/v1/models/recs/explain"}
+    assert set(schema["paths"]) == SERVER_PATHS | {"/v1/models/recs/recommend",
+                                                   "/v1/models/recs/similar",
+                                                   "/v1/models/recs/explain"}
     request = schema["components"]["schemas"]["RecommendRequest"]
     assert request["oneOf"] == [{"required": ["user"]}, {"required": ["history"]}]
     assert "null" not in str(request["properties"]["user"])

@@ -46,7 +46,7 @@ def test_serve_answers_real_http_and_shuts_down_cleanly(
         )
         assert too_many.status_code == 413 and "--max-batch" in too_many.json()["detail"]
         assert client.get("/healthz").status_code == 200
-        assert 'model="intent",endpoint="predict",status="200"} 1' in client.get("/metrics").text
+        assert 'endpoint="predict",model="intent",status="200"} 1.0' in client.get("/metrics").text
 
     process.terminate()
     # uvicorn shuts down gracefully, then re-raises SIGTERM so the exit status tells the truth.

@@ -84,16 +84,24 @@ def serve(
     max_text_chars: Annotated[int, typer.Option("--max-text-chars", help="Longest text accepted (413 above).")] = 20_000,
     max_queue: Annotated[int, typer.Option("--max-queue", help="Requests that may wait for one model (503 above).")] = 64,
     max_image_bytes: Annotated[int, typer.Option("--max-image-bytes", help="Largest image accepted, in bytes (413 above).")] = 10_000_000,
+    max_batch_size: Annotated[int, typer.Option("--max-batch-size", help="Most inputs one forward pass gathers from concurrent requests.")] = 32,
+    max_latency_ms: Annotated[int, typer.Option("--max-latency-ms", help="Longest a request waits for others to join its batch (only under load).")] = 5,
+    api_key_env: Annotated[str | None, typer.Option("--api-key-env", help="Environment variable with the API key(s) (comma-separated) required on /v1 and /metrics.")] = None,
+    graceful_timeout: Annotated[int, typer.Option("--graceful-timeout", help="Seconds in-flight requests get to finish on SIGTERM.")] = 30,
+    torch_threads: Annotated[int, typer.Option("--torch-threads", help="torch threads per model (0: one core for HTTP, the rest split between models).")] = 0,
 ) -> None:
     """Serve models over a REST API (OpenAPI docs at /docs); each model is named by its folder."""
     import uvicorn
 
     from featureship.serving.app import ServerSettings, create_app
+    from featureship.serving.auth import read_api_keys
 
+    keys = read_api_keys(api_key_env) if api_key_env is not None else ()
     settings = ServerSettings(max_batch=max_batch, max_text_chars=max_text_chars, max_queue=max_queue,
-                              max_image_bytes=max_image_bytes)
+                              max_batch_size=max_batch_size, max_latency_ms=max_latency_ms,
+                              torch_threads=torch_threads, api_keys=keys, max_image_bytes=max_image_bytes)
     api = create_app([Path(b) for b in bundles], settings)
-    uvicorn.run(api, host=host, port=port, log_level="info")
+    uvicorn.run(api, host=host, port=port, log_level="info", timeout_graceful_shutdown=graceful_timeout)
 
 
 @app.command()

@@ -165,10 +165,15 @@ async def _model_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _response_invalid(request: Request, exc: Exception) -> JSONResponse:
     # The model returned something that does not fit the documented response: a server bug.
-    logger.error("response for %s does not match its schema: %s", request.url.path, exc)
+    # Only where and what kind: the values could quote the request, and bodies are never logged.
+    problems = [(e.get("loc"), e.get("type")) for e in getattr(exc, "errors", list)()]
+    logger.error("response for %s does not match its schema: %s", request.url.path, problems)
     return JSONResponse({"detail": INTERNAL_ERROR}, status_code=500)
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-    logger.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    from featureship.serving.worker import describe_failure
+
+    logger.error("unexpected error on %s %s: %s", request.method, request.url.path,
+                 describe_failure(exc))
     return JSONResponse({"detail": INTERNAL_ERROR}, status_code=500)

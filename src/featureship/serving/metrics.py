@@ -1,105 +1,100 @@
-"""Cheap in-memory request metrics per model, served as Prometheus text at GET /metrics.
+"""Prometheus metrics for one app, served at GET /metrics through `prometheus_client`.
 
-Hand-written rather than `prometheus_client` to keep the server free of a dependency for
-a handful of counters; the text format is simple and stable.
+Each app gets its own `CollectorRegistry` (tests and embedders create many apps in one
+process; the global registry would refuse the second set of names). Unknown model names and
+paths collapse to one label value, so scanners cannot grow the number of series.
 """
 
 from __future__ import annotations
 
 import re
 import time
-from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
 
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+__all__ = ["CONTENT_TYPE_LATEST", "Metrics", "MetricsMiddleware"]
+
+_SECONDS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+_WAIT_SECONDS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0)
+_BATCH_SIZES = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
 _MODEL_ROUTE = re.compile(r"^/v1/models/([^/]+)/([^/]+)$")
-_OTHER_ROUTES = {"/healthz", "/v1/models", "/metrics", "/docs", "/openapi.json", "/redoc"}
+_OTHER_ROUTES = {"/healthz", "/readyz", "/v1/models", "/metrics", "/docs", "/openapi.json"}
 UNKNOWN = "_unknown"
+OTHER_LABEL = "_other"
 
 
 class Metrics:
-    """Counters and latency histograms keyed by (model, endpoint).
+    """The server's metrics; the worker threads update them too (prometheus_client locks)."""
 
-    Only touched from the event loop (the middleware and the async /metrics endpoint), so it
-    needs no lock.
-    """
-
-    def __init__(self, routes: set[tuple[str, str]]) -> None:
+    def __init__(self, routes: set[tuple[str, str]], labels: dict[str, Iterable[str]]) -> None:
         self.routes = routes  # (model, endpoint) pairs that exist
-        self.model_names = {model for model, _ in routes}
-        self.requests: dict[tuple[str, str, int], int] = defaultdict(int)
-        self.buckets: dict[tuple[str, str], list[int]] = {}
-        self.seconds: dict[tuple[str, str], float] = defaultdict(float)
+        self.known_labels = {model: set(names) for model, names in labels.items()}
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.requests = Counter("featureship_requests", "Requests by model, endpoint and HTTP "
+                                "status.", ["model", "endpoint", "status"], registry=r)
+        self.errors = Counter("featureship_request_errors", "Requests answered with status >= "
+                              "400, by status.", ["model", "endpoint", "status"], registry=r)
+        self.duration = Histogram("featureship_request_duration_seconds", "Time to answer a "
+                                  "request.", ["model", "endpoint"], buckets=_SECONDS, registry=r)
+        self.in_flight = Gauge("featureship_requests_in_flight", "Requests being answered now.",
+                               ["model", "endpoint"], registry=r)
+        self.queue_wait = Histogram("featureship_queue_wait_seconds", "Time a request waited for "
+                                    "its model's worker.", ["model"], buckets=_WAIT_SECONDS,
+                                    registry=r)
+        self.queue_depth = Gauge("featureship_queue_depth", "Requests waiting for the model's "
+                                 "worker now.", ["model"], registry=r)
+        self.batch_size = Histogram("featureship_batch_size", "Inputs per model forward pass "
+                                    "(gathered from concurrent requests).", ["model"],
+                                    buckets=_BATCH_SIZES, registry=r)
+        self.predictions = Counter("featureship_predictions", "Predictions by model and predicted "
+                                   "label.", ["model", "label"], registry=r)
+        self.load_seconds = Gauge("featureship_model_load_seconds", "Time the model took to load "
+                                  "and verify at start-up.", ["model"], registry=r)
+        self.models_loaded = Gauge("featureship_models_loaded", "Models loaded and answering.",
+                                   registry=r)
+        self.drift = Gauge("featureship_drift", "1 when the model's live inputs drift from its "
+                           "training reference, else 0.", ["model"], registry=r)
+        self.drift_statistic = Gauge("featureship_drift_statistic", "The drift test's statistic "
+                                     "on the live window.", ["model"], registry=r)
 
     def labels_for(self, path: str) -> tuple[str, str]:
-        # Unknown names and paths collapse to one label so scanners cannot grow the series.
         match = _MODEL_ROUTE.match(path)
         if match:
             model, endpoint = match.groups()
-            if (model, endpoint) not in self.routes:
+            if (model, endpoint) not in self.routes and not (
+                    endpoint == "drift" and model in self.known_labels):
                 return UNKNOWN, UNKNOWN
             return model, endpoint
+        if path.startswith("/docs/"):
+            return "", "/docs/assets"
         return "", path if path in _OTHER_ROUTES else "other"
 
-    def observe(self, path: str, status: int, seconds: float) -> None:
-        key = self.labels_for(path)
-        self.requests[(*key, status)] += 1
-        counts = self.buckets.setdefault(key, [0] * (len(_BUCKETS) + 1))
-        counts[next((i for i, b in enumerate(_BUCKETS) if seconds <= b), len(_BUCKETS))] += 1
-        self.seconds[key] += seconds
+    def observe(self, model: str, endpoint: str, status: int, seconds: float) -> None:
+        self.requests.labels(model, endpoint, str(status)).inc()
+        if status >= 400:
+            self.errors.labels(model, endpoint, str(status)).inc()
+        self.duration.labels(model, endpoint).observe(seconds)
 
-    def render(self) -> str:
-        lines = [
-            "# HELP featureship_models_loaded Models this server serves.",
-            "# TYPE featureship_models_loaded gauge",
-            f"featureship_models_loaded {len(self.model_names)}",
-            (
-                "# HELP featureship_requests_total Requests by model, endpoint and HTTP status "
-                "(errors are status >= 400)."
-            ),
-            "# TYPE featureship_requests_total counter",
-        ]
-        for (model, endpoint, status), n in sorted(self.requests.items()):
-            lines.append(
-                f'featureship_requests_total{{{_labels(model, endpoint)},status="{status}"}} {n}'
-            )
-        lines += [
-            "# HELP featureship_request_errors_total Requests answered with status >= 400.",
-            "# TYPE featureship_request_errors_total counter",
-        ]
-        errors: dict[tuple[str, str], int] = defaultdict(int)
-        for (model, endpoint, status), n in self.requests.items():
-            if status >= 400:
-                errors[(model, endpoint)] += n
-        for (model, endpoint), n in sorted(errors.items()):
-            lines.append(f"featureship_request_errors_total{{{_labels(model, endpoint)}}} {n}")
-        lines += [
-            "# HELP featureship_request_duration_seconds Time to answer a request.",
-            "# TYPE featureship_request_duration_seconds histogram",
-        ]
-        for key, counts in sorted(self.buckets.items()):
-            labels, running = _labels(*key), 0
-            for bound, count in zip((*_BUCKETS, float("inf")), counts, strict=True):
-                running += count
-                le = "+Inf" if bound == float("inf") else repr(bound)
-                lines.append(
-                    f'featureship_request_duration_seconds_bucket{{{labels},le="{le}"}} {running}'
-                )
-            lines.append(
-                f"featureship_request_duration_seconds_sum{{{labels}}} {self.seconds[key]:.6f}"
-            )
-            lines.append(f"featureship_request_duration_seconds_count{{{labels}}} {running}")
-        return "\n".join(lines) + "\n"
+    def count_predictions(self, model: str, outputs: list[Any]) -> None:
+        """Count predicted labels; labels the model was not trained on count as `_other`."""
+        known = self.known_labels.get(model, set())
+        counts: dict[str, int] = {}
+        for output in outputs:
+            label = output.get("label") if isinstance(output, dict) else None
+            if isinstance(label, str):
+                key = label if label in known else OTHER_LABEL
+                counts[key] = counts.get(key, 0) + 1
+        for label, n in counts.items():
+            self.predictions.labels(model, label).inc(n)
 
-
-def _labels(model: str, endpoint: str) -> str:
-    return f'model="{_escape(model)}",endpoint="{_escape(endpoint)}"'
-
-
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
 
 
 class MetricsMiddleware:
@@ -115,6 +110,8 @@ class MetricsMiddleware:
             return
         started = time.perf_counter()
         status = 500  # stays 500 if the app raises before answering
+        model, endpoint = self.metrics.labels_for(scope["path"])
+        in_flight = self.metrics.in_flight.labels(model, endpoint)
 
         async def send_timed(message: Message) -> None:
             nonlocal status
@@ -124,7 +121,9 @@ class MetricsMiddleware:
                 headers.append("X-Process-Time", f"{time.perf_counter() - started:.4f}")
             await send(message)
 
+        in_flight.inc()
         try:
             await self.app(scope, receive, send_timed)
         finally:
-            self.metrics.observe(scope["path"], status, time.perf_counter() - started)
+            in_flight.dec()
+            self.metrics.observe(model, endpoint, status, time.perf_counter() - started)

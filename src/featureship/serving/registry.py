@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import math
 import re
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,43 +13,15 @@ from typing import Any
 from featureship.endpoints import Endpoint, Limits
 from featureship.errors import SettingsError
 from featureship.manifest import Manifest
+from featureship.serving.worker import ModelWorker, QueueFull, describe_failure, thread_shares
 from featureship.tasks.base import FittedModel
+
+__all__ = ["QueueFull", "ServedModel", "declare_models", "load_models", "stop_models"]
 
 logger = logging.getLogger("featureship.serving")
 
 # A served model's name is a URL segment: keep it to characters that need no escaping.
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-
-
-class QueueFull(Exception):
-    """More requests wait for this model than the server allows (answered 503)."""
-
-
-class Gate:
-    """One model call at a time, with at most `max_waiting` callers queued behind it.
-
-    One at a time because Hugging Face fast tokenizers raise "Already borrowed" when shared
-    across threads and torch already uses every core for one batch.
-    """
-
-    def __init__(self, max_waiting: int) -> None:
-        self.max_waiting = max_waiting
-        self.waiting = 0
-        self._lock = asyncio.Lock()
-
-    @asynccontextmanager
-    async def enter(self) -> AsyncIterator[None]:
-        if self._lock.locked() and self.waiting >= self.max_waiting:
-            raise QueueFull
-        self.waiting += 1
-        try:
-            await self._lock.acquire()
-        finally:
-            self.waiting -= 1
-        try:
-            yield
-        finally:
-            self._lock.release()
 
 
 @dataclass
@@ -63,8 +32,14 @@ class ServedModel:
     directory: Path
     manifest: Manifest
     endpoints: list[Endpoint]
-    gate: Gate
+    # The thread that owns the model once loaded: every call to the model goes through it.
+    worker: ModelWorker
     model: FittedModel | None = field(default=None)
+    load_seconds: float | None = None
+
+    @property
+    def monitor(self) -> Any:
+        return self.worker.monitor
 
     def info(self) -> dict[str, Any]:
         return {
@@ -77,7 +52,8 @@ class ServedModel:
         }
 
 
-def declare_models(bundle_dirs: list[Path], limits: Limits, max_queue: int) -> dict[str, ServedModel]:
+def declare_models(bundle_dirs: list[Path], limits: Limits, max_queue: int,
+                   max_batch_size: int = 32, max_latency_s: float = 0.005) -> dict[str, ServedModel]:
     """Name → served model, from each bundle's manifest (no weights, no checksums yet).
 
     Refuses two bundles with one folder name (the name is the URL) and names that are not URL
@@ -105,20 +81,60 @@ def declare_models(bundle_dirs: list[Path], limits: Limits, max_queue: int) -> d
             )
         manifest = read_manifest(directory, verify=False)
         endpoints = get_task(manifest.task).model_class.endpoints(manifest, limits)
-        served[name] = ServedModel(name, directory, manifest, endpoints, Gate(max_queue))
+        worker = ModelWorker(name, max_batch_size, max_latency_s, max_queue)
+        served[name] = ServedModel(name, directory, manifest, endpoints, worker)
     return served
 
 
-def load_models(served: dict[str, ServedModel]) -> None:
-    """Load (and checksum-verify) every bundle; any failure stops the start-up with its message."""
+def load_models(served: dict[str, ServedModel], metrics: Any = None, torch_threads: int = 0) -> None:
+    """Load (and checksum-verify) every bundle and start its worker; any failure stops the
+    start-up with its message. The cores are split evenly between the models' workers."""
     from featureship.api import load
 
+    cores, share = thread_shares(len(served), torch_threads)
+    logger.info("threads: %d core(s), %d model(s): %d torch intra-op thread(s) per model worker",
+                cores, len(served), share)
     for entry in served.values():
         started = time.perf_counter()
         entry.model = load(entry.directory)
         entry.manifest = entry.model.describe()
-        logger.info("loaded model '%s' (%s) from %s in %.1f s", entry.name, entry.manifest.task,
-                    entry.directory, time.perf_counter() - started)
+        entry.load_seconds = time.perf_counter() - started
+        monitor = live_monitor(entry.name, entry.model)
+        entry.worker.metrics = metrics
+        entry.worker.start(entry.model, threads=share, monitor=monitor)
+        if metrics is not None:
+            metrics.load_seconds.labels(entry.name).set(entry.load_seconds)
+            metrics.models_loaded.inc()
+        logger.info("loaded model '%s' (%s) from %s in %.1f s; batches of up to %d inputs, "
+                    "waiting at most %.0f ms; drift monitor: %s", entry.name,
+                    entry.manifest.task, entry.directory, entry.load_seconds,
+                    entry.worker.max_batch_size, entry.worker.max_latency_s * 1000,
+                    "on" if monitor is not None else "off")
+
+
+def stop_models(served: dict[str, ServedModel], timeout: float = 30.0) -> None:
+    """Let every worker finish what is queued, then drop the models."""
+    for entry in served.values():
+        entry.worker.stop(timeout)
+        entry.model = None
+
+
+def live_monitor(name: str, model: FittedModel) -> Any:
+    """The bundle's drift monitor (featureship.monitoring), or None when there is none.
+
+    Imported defensively: monitoring is optional, and a monitor that cannot be built must not
+    keep a model from serving.
+    """
+    try:
+        from featureship.monitoring.live import LiveMonitor
+    except ImportError:
+        return None
+    try:
+        return LiveMonitor.for_model(model)
+    except Exception as exc:
+        logger.error("model '%s': drift monitor not started (the model serves without it): %s",
+                     name, describe_failure(exc))
+        return None
 
 
 def _finite(value: Any) -> Any:

@@ -2,7 +2,8 @@
 
 Model routes are built from the tasks' declarations (`FittedModel.endpoints`), so a server's
 OpenAPI lists exactly the routes and request schemas of the models it serves. Model calls run
-in the threadpool so the event loop keeps answering.
+on each model's worker thread (featureship.serving.worker), which batches concurrent
+requests, so the event loop keeps answering.
 """
 
 from __future__ import annotations
@@ -13,17 +14,18 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, HTTPException, Request
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
-from starlette.concurrency import run_in_threadpool
 
 from featureship.endpoints import Endpoint, ErrorBody, ValidationErrorBody
 from featureship.errors import FeatureshipError
 from featureship.serving.handlers import INTERNAL_ERROR
+from featureship.serving.metrics import CONTENT_TYPE_LATEST
 from featureship.serving.registry import QueueFull, ServedModel
-from featureship.serving.schemas import Health, ModelList
+from featureship.serving.schemas import DriftVerdict, Health, ModelList, Ready
 from featureship.serving.uploads import UploadRoute, multipart_openapi
+from featureship.serving.worker import NotRunning, describe_failure
 
 logger = logging.getLogger("featureship.serving")
 router = APIRouter()
@@ -37,20 +39,39 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 _LIMITS = {413: {"model": ErrorBody, "description": "Too many inputs or an input too long."}}
 RETRY_AFTER_S = 1
+# The server's own documented routes (every served model's routes come on top of these).
+SERVER_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/v1/models", "/v1/models/{name}/drift"})
 
 
 @router.get("/healthz", response_model=Health, tags=["server"])
 async def healthz(request: Request) -> dict[str, Any]:
-    """Liveness: 200 once every model is loaded."""
+    """Liveness: 200 while the process answers; `models` counts the models loaded so far."""
     return {"status": "ok", "models": sum(m.model is not None for m in request.app.state.models.values())}
 
 
-@router.get("/metrics", response_class=PlainTextResponse, tags=["server"])
-async def metrics(request: Request) -> PlainTextResponse:
-    """Request counts, errors and latency per model, in Prometheus text format."""
-    return PlainTextResponse(
-        request.app.state.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8"
-    )
+@router.get("/readyz", response_model=Ready, tags=["server"],
+            responses={503: {"model": ErrorBody, "description": "Still loading, or shutting down."}})
+async def readyz(request: Request) -> Any:
+    """Readiness: 200 once every model is loaded and its worker runs; 503 before, and from the
+    moment shutdown begins (so a load balancer stops sending traffic)."""
+    models: dict[str, ServedModel] = request.app.state.models
+    waiting = [m.name for m in models.values() if m.model is None or not m.worker.running]
+    if not request.app.state.ready or waiting:
+        state = "shutting down" if request.app.state.stopping else "loading"
+        detail = (f"Not ready: {state}" + (f" (waiting for {', '.join(waiting)})" if waiting
+                                            and not request.app.state.stopping else "") + ".")
+        return JSONResponse({"detail": detail}, status_code=503,
+                            headers={"Retry-After": str(RETRY_AFTER_S)})
+    return {"status": "ready", "models": len(models)}
+
+
+@router.get("/metrics", response_class=Response, tags=["server"],
+            responses={200: {"content": {"text/plain": {}},
+                             "description": "Prometheus text exposition format."}})
+async def metrics(request: Request) -> Response:
+    """Requests, latency, batch sizes, queue wait, in-flight requests, errors by status,
+    predictions by label, model load time and drift, in Prometheus text format."""
+    return Response(request.app.state.metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
 
 @router.get("/v1/models", response_model=ModelList, tags=["server"])
@@ -82,18 +103,40 @@ def add_model_routes(app: FastAPI, models: dict[str, ServedModel]) -> None:
                       include_in_schema=False)
 
 
+@router.get("/v1/models/{name}/drift", response_model=DriftVerdict, tags=["server"],
+            responses={404: {"model": ErrorBody, "description": "No such model, or it has no "
+                             "drift monitor."},
+                       503: _ERRORS[503]})
+async def drift(name: str, request: Request) -> Any:
+    """Whether this model's recent inputs drift from its training data: the monitor's verdict
+    on its sliding window of live inputs (profiles, never raw inputs)."""
+    models: dict[str, ServedModel] = request.app.state.models
+    served = models.get(name)
+    if served is None:
+        available = ", ".join(sorted(models)) or "(none)"
+        raise HTTPException(404, f"No model named '{name}'. Available models: {available}.")
+    if served.monitor is None:
+        raise HTTPException(404, f"Model '{name}' has no drift monitor: its bundle holds no "
+                            "reference profile of its training inputs (bundles trained with a "
+                            "featureship that records one have it), or monitoring is not "
+                            "installed.")
+    # On the worker thread, so the verdict never races the monitor's observe() calls.
+    return await _call(served, "drift", lambda model: served.worker.refresh_verdict())
+
+
 def _model_route(served: ServedModel, endpoint: Endpoint) -> Callable[..., Any]:
     async def route(request: Request, body: BaseModel) -> Any:
         model = served.model
         if model is None:  # only between create_app and the end of the lifespan's loading
             raise HTTPException(503, f"Model '{served.name}' is still loading; retry shortly.",
                                 headers={"Retry-After": str(RETRY_AFTER_S)})
-        method = getattr(model, endpoint.handler)
         if endpoint.batch:
             inputs_field, outputs_field = endpoint.batch
-            result = await _call(served, endpoint.name, method, getattr(body, inputs_field))
+            result = await _call(served, endpoint.name, None, getattr(body, inputs_field))
             return {outputs_field: result}
-        return await _call(served, endpoint.name, method, **body.model_dump(exclude_unset=True))
+        handler, arguments = endpoint.handler, body.model_dump(exclude_unset=True)
+        return await _call(served, endpoint.name,
+                           lambda model: getattr(model, handler)(**arguments))
 
     # FastAPI reads the body's type from the signature: give it the declared request model.
     route.__signature__ = inspect.Signature([  # type: ignore[attr-defined]
@@ -117,22 +160,29 @@ async def _no_such_route(name: str, endpoint: str, request: Request) -> None:
         f"use {offered}.")
 
 
-async def _call(served: ServedModel, endpoint: str, fn: Callable[..., Any], *args: Any,
-                **kwargs: Any) -> Any:
-    """Run a model call off the event loop; user errors pass through, crashes become a 500."""
+async def _call(served: ServedModel, endpoint: str, fn: Callable[[Any], Any] | None,
+                inputs: list[Any] | None = None) -> Any:
+    """Through the model's worker: `fn(model)` alone, or (fn None) the endpoint's handler on
+    `inputs`, batched with concurrent requests. User errors pass through, crashes become a
+    500 whose details (never the request's content) go to the log."""
     try:
-        async with served.gate.enter():
-            try:
-                return await run_in_threadpool(fn, *args, **kwargs)
-            except FeatureshipError:
-                raise  # answered by handlers._model_error (422, or the error's status_code)
-            except Exception:
-                # Caught here, not left to a global handler, so the request is answered,
-                # counted and logged once, and the server goes on serving.
-                logger.exception("model '%s' failed on /%s", served.name, endpoint)
-                raise HTTPException(500, INTERNAL_ERROR) from None
+        if fn is None:
+            spec = next(e for e in served.endpoints if e.name == endpoint)
+            return await served.worker.predict(spec.handler, inputs or [])
+        return await served.worker.call(fn)
+    except FeatureshipError:
+        raise  # answered by handlers._model_error (422, or the error's status_code)
     except QueueFull:
         raise HTTPException(
-            503, f"{served.gate.max_waiting} requests are already waiting for model "
+            503, f"{served.worker.max_queue} requests are already waiting for model "
             f"'{served.name}' (server flag --max-queue); retry in {RETRY_AFTER_S} s.",
             headers={"Retry-After": str(RETRY_AFTER_S)}) from None
+    except NotRunning:
+        raise HTTPException(503, f"Model '{served.name}' is not running (the server is starting "
+                            "or shutting down); retry shortly.",
+                            headers={"Retry-After": str(RETRY_AFTER_S)}) from None
+    except Exception as exc:
+        # Caught here, not left to a global handler, so the request is answered, counted and
+        # logged once, and the server goes on serving.
+        logger.error("model '%s' failed on /%s: %s", served.name, endpoint, describe_failure(exc))
+        raise HTTPException(500, INTERNAL_ERROR) from None

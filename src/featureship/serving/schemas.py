@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class ModelInfo(BaseModel):
@@ -23,3 +23,19 @@ class ModelList(BaseModel):
 class Health(BaseModel):
     status: str = "ok"
     models: int
+
+
+class Ready(BaseModel):
+    status: str = "ready"
+    models: int
+
+
+class DriftVerdict(BaseModel):
+    """The drift monitor's verdict; monitors may add fields (`p_value`, per-feature tests)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    drift: bool = Field(description="True when the live window differs from the training "
+                        "reference beyond the test's threshold.")
+    statistic: float | None = Field(default=None, description="The test's statistic on the window.")
+    window: int = Field(description="Live inputs in the window the verdict is on.")

@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 
 from featureship.errors import BundleError, FeatureshipError, SettingsError
 from featureship.serving import ServerSettings, create_app
+from featureship.serving.routes import SERVER_PATHS
 
 MAX_BATCH = 8
 MAX_TEXT_CHARS = 300
@@ -201,7 +202,7 @@ def test_a_full_queue_answers_503_with_retry_after(text_bundle: Path) -> None:
         assert started.wait(timeout=10)
         calls[1].start()  # waits behind the first: the queue (1) is now full
         deadline = time.monotonic() + 10
-        while app.state.models["intent"].gate.waiting < 1 and time.monotonic() < deadline:
+        while app.state.models["intent"].worker.waiting < 1 and time.monotonic() < deadline:
             time.sleep(0.01)
         refused = client.post(PREDICT, json={"inputs": ["hi"]})
         release.set()
@@ -278,15 +279,18 @@ def test_a_running_model_call_does_not_block_other_requests(
 # ---- monitoring and docs -----------------------------------------------------------------------
 
 
-def _count(text: str, prefix: str) -> float:
+def sample(text: str, name: str, **labels: str) -> float:
+    """The sum of the samples called `name` whose labels include `labels` (0 if none)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
     return sum(
-        float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(prefix)
+        s.value for family in text_string_to_metric_families(text) for s in family.samples
+        if s.name == name and labels.items() <= s.labels.items()
     )
 
 
 def test_metrics_count_requests_per_model(client: TestClient) -> None:
-    ok = 'featureship_requests_total{model="intent",endpoint="predict",status="200"}'
-    bad = 'featureship_request_errors_total{model="intent",endpoint="predict"}'
+    route = {"model": "intent", "endpoint": "predict"}
     before = client.get("/metrics").text
     client.post(PREDICT, json={"inputs": ["card not working"]})
     client.post(PREDICT, json={"inputs": []})
@@ -294,17 +298,19 @@ def test_metrics_count_requests_per_model(client: TestClient) -> None:
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
     after = response.text
-    assert _count(after, ok) == _count(before, ok) + 1
-    assert _count(after, bad) == _count(before, bad) + 1
-    assert 'featureship_request_duration_seconds_count{model="intent",endpoint="predict"}' in after
-    assert "featureship_models_loaded 1" in after
+    for name, labels in (("featureship_requests_total", {**route, "status": "200"}),
+                         ("featureship_request_errors_total", {**route, "status": "422"}),
+                         ("featureship_request_duration_seconds_count", route)):
+        assert sample(after, name, **labels) == sample(before, name, **labels) + (
+            2 if name.endswith("_count") else 1), name
+    assert sample(after, "featureship_models_loaded") == 1
 
 
 def test_openapi_documents_only_the_served_models_routes(client: TestClient) -> None:
     assert client.get("/docs").status_code == 200
     schema = client.get("/openapi.json").json()
-    assert set(schema["paths"]) == {"/healthz", "/metrics", "/v1/models", PREDICT,
-                                    "/v1/models/intent/explain"}
+    assert set(schema["paths"]) == SERVER_PATHS | {PREDICT, "/v1/models/intent/explain"}
+    assert {"/readyz", "/v1/models/{name}/drift"} <= SERVER_PATHS
     predict = schema["paths"][PREDICT]["post"]
     assert "TextPredictRequest" in str(predict["requestBody"])
     assert "ClassificationResponse" in str(predict["responses"]["200"])
