@@ -81,7 +81,8 @@ def create_app(bundle_dirs: list[Path], settings: ServerSettings | None = None) 
     app.state.ready = app.state.stopping = False
     routes = {(served.name, e.name) for served in models.values() for e in served.endpoints}
     app.state.metrics = Metrics(routes, {s.name: s.manifest.labels for s in models.values()})
-    app.add_middleware(BodyLimitMiddleware, limit=max_body_bytes(settings))
+    takes_images = any(e.uploads for served in models.values() for e in served.endpoints)
+    app.add_middleware(BodyLimitMiddleware, limit=max_body_bytes(settings, takes_images))
     if settings.api_keys:
         app.add_middleware(ApiKeyMiddleware, keys=settings.api_keys)
         app.openapi = declare_bearer(app.openapi)  # type: ignore[method-assign]

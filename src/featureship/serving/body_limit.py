@@ -14,12 +14,16 @@ _BYTES_PER_CHAR = 6
 _SLACK_BYTES = 1 << 20
 
 
-def max_body_bytes(settings: ServerSettings) -> int:
-    """The largest body a request within --max-batch and --max-text-chars (or, for images,
-    --max-image-bytes, base64-encoded in JSON) can need."""
+def max_body_bytes(settings: ServerSettings, images: bool = False) -> int:
+    """The largest body a request within --max-batch and --max-text-chars (or, when a served
+    endpoint takes images, --max-image-bytes, base64-encoded in JSON) can need.
+
+    The image allowance counts only when some model takes images: it is far larger than any
+    text request, and a text-only server should not accept gigabyte bodies because of it.
+    """
     texts = settings.max_batch * settings.max_text_chars * _BYTES_PER_CHAR
-    images = settings.max_batch * (settings.max_image_bytes * 4 // 3 + 64)
-    return max(texts, images) + _SLACK_BYTES
+    pictures = settings.max_batch * (settings.max_image_bytes * 4 // 3 + 64) if images else 0
+    return max(texts, pictures) + _SLACK_BYTES
 
 
 class BodyLimitMiddleware:
