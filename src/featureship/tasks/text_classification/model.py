@@ -25,6 +25,7 @@ from featureship.evaluation.classification import classification_metrics
 from featureship.evaluation.overlap import overlap_report
 from featureship.evaluation.tables import ResultTable, per_class_table
 from featureship.manifest import Manifest
+from featureship.monitoring.cache import FeatureCache
 from featureship.nn.device import pick_device, use_bf16
 from featureship.nn.encoder import EncoderSource, TextEncoder, resolve_encoder
 from featureship.tasks.base import DataSource, FittedModel, read_source
@@ -65,6 +66,7 @@ class TextClassifier(FittedModel):
         self.tfidf = tfidf
         self.validation_metrics = validation_metrics or {}  # full: per class, confusion matrix
         self.train_hashes = train_hashes  # content hashes of training texts (overlap checks)
+        self._recent = FeatureCache()  # embeddings of recent predict batches (drift monitor)
 
     # ----- inference -------------------------------------------------------------------
     def _check_inputs(self, texts: list[Any]) -> list[str]:
@@ -77,7 +79,10 @@ class TextClassifier(FittedModel):
         return texts
 
     def features(self, texts: list[str], batch_size: int = 32):
-        embeddings = self.encoder.embed(texts, batch_size) if self.kind in ("embedding", "hybrid") else None
+        embeddings = None
+        if self.kind in ("embedding", "hybrid"):
+            embeddings = self.encoder.embed(texts, batch_size)
+            self._recent.put(texts, embeddings)
         sparse = self.tfidf.transform(texts) if self.kind in ("tfidf", "hybrid") else None
         return feat.combine(embeddings, sparse)
 
@@ -101,6 +106,20 @@ class TextClassifier(FittedModel):
                 "scores": {lab: float(p) for lab, p in zip(self.classes, row, strict=True)},
             })
         return results
+
+    def drift_features(self, rows: list[Any], outputs: list[dict[str, Any]] | None = None,
+                       compute: bool = True) -> np.ndarray | None:
+        """Encoder embeddings of `rows`; a TF-IDF-only model has no encoder, so its own class
+        probabilities stand in (black-box shift detection, Lipton et al. 2018)."""
+        texts = list(rows)
+        if self.kind == "tfidf":
+            if outputs is not None and len(outputs) == len(texts):
+                return np.array([[o["scores"][c] for c in self.classes] for o in outputs], dtype=np.float32)
+            return self.probabilities(self._check_inputs(texts)) if compute else None
+        cached = self._recent.get(texts)
+        if cached is not None or not compute:
+            return cached
+        return self.encoder.embed(self._check_inputs(texts))
 
     def predict_cli(self, data: DataSource | None = None, text: list[str] | None = None,
                     **_: Any) -> pd.DataFrame | list[dict[str, Any]]:
