@@ -48,8 +48,12 @@ class DriftDetector:
     def labels(self) -> list[str]:
         return self.profile.labels
 
-    def test(self, features: np.ndarray | None = None, predicted: np.ndarray | None = None) -> dict[str, Any]:
-        """Verdict on one window: `features` (n, D) and/or predicted label indices (n,)."""
+    def test(self, features: np.ndarray | None = None, predicted: np.ndarray | None = None,
+             keep_null: bool = False) -> dict[str, Any]:
+        """Verdict on one window: `features` (n, D) and/or predicted label indices (n,).
+
+        `keep_null` keeps each test's permutation statistics (`null`, an array) for plots.
+        """
         n = max(len(features) if features is not None else 0, len(predicted) if predicted is not None else 0)
         verdict: dict[str, Any] = {"drift": False, "statistic": 0.0, "p_value": 1.0, "alpha": self.alpha,
                                    "window": int(n), "reference": self.profile.rows, "tests": {}}
@@ -83,9 +87,10 @@ class DriftDetector:
                                        "p_value": result["p_value"], "_null": result["null_quantiles"],
                                        "shifts": self._shifts(result), "n_window": len(predicted)}
             counted += 1
-        return self._combine(verdict, raw, max(counted, 1))
+        return self._combine(verdict, raw, max(counted, 1), keep_null)
 
-    def _combine(self, verdict: dict[str, Any], raw: dict[str, dict[str, Any]], counted: int) -> dict[str, Any]:
+    def _combine(self, verdict: dict[str, Any], raw: dict[str, dict[str, Any]], counted: int,
+                 keep_null: bool) -> dict[str, Any]:
         level = self.alpha / counted  # Bonferroni: each test at alpha / tests
         tests = {}
         for name, result in raw.items():
@@ -94,6 +99,8 @@ class DriftDetector:
             result.update({"p_value_adjusted": adjusted, "drift": bool(adjusted < self.alpha)})
             if null is not None:  # the statistic above which this test alarms
                 result["threshold"] = float(np.quantile(null, 1 - level))
+                if keep_null:
+                    result["null"] = null
             tests[name] = result
         verdict["tests"] = tests
         if tests:

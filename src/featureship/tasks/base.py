@@ -112,6 +112,10 @@ class FittedModel(ABC):
         when `compute` is False and predict did not already produce them."""
         return None
 
+    def input_rows(self, table: Table) -> list[Any]:
+        """The rows `predict` takes, read from a table (`featureship monitor --data`)."""
+        raise SettingsError(f"{self.name}: {self.task} models cannot read inputs from a table yet.")
+
     def drift_feature_names(self) -> list[str]:
         """Column names of `drift_features` for `drift_feature_kind == "columns"`."""
         return []

@@ -121,6 +121,10 @@ class TextClassifier(FittedModel):
             return cached
         return self.encoder.embed(self._check_inputs(texts))
 
+    def input_rows(self, table: Table) -> list[Any]:
+        """The texts of the model's text column (empty rows are skipped and noted)."""
+        return text_examples(table, self.settings.text_column, None, trained=True).texts
+
     def predict_cli(self, data: DataSource | None = None, text: list[str] | None = None,
                     **_: Any) -> pd.DataFrame | list[dict[str, Any]]:
         if text:
