@@ -10,6 +10,11 @@ frequencies, never raw inputs.
 """
 
 from featureship.monitoring.detector import DriftDetector
-from featureship.monitoring.profile import PROFILE_ARRAYS, PROFILE_META, ReferenceProfile, build_profile
+from featureship.monitoring.profile import (
+    PROFILE_ARRAYS,
+    PROFILE_META,
+    ReferenceProfile,
+    build_profile,
+)
 
 __all__ = ["PROFILE_ARRAYS", "PROFILE_META", "DriftDetector", "ReferenceProfile", "build_profile"]

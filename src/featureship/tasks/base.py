@@ -49,9 +49,9 @@ if TYPE_CHECKING:
     import numpy as np
 
     from featureship.endpoints import Endpoint, Limits
-    from featureship.monitoring.profile import ReferenceProfile
     from featureship.evaluation.report import Section
     from featureship.evaluation.tables import ResultTable
+    from featureship.monitoring.profile import ReferenceProfile
 
 DataSource = str | Path | pd.DataFrame | Table
 # The options of `featureship predict` a model may accept (it declares which in `predict_inputs`).
