@@ -14,6 +14,9 @@ from collections.abc import Sequence
 import numpy as np
 
 BATCHES = 8
+# Larger calls are offline work (evaluate, predict on a file), not served batches: not kept,
+# so scoring a big table never holds its embeddings in memory.
+MAX_ROWS = 1024
 
 
 def batch_key(rows: Sequence[object]) -> str:
@@ -32,6 +35,8 @@ class FeatureCache:
         self._lock = threading.Lock()
 
     def put(self, rows: Sequence[object], features: np.ndarray) -> None:
+        if len(rows) > MAX_ROWS:
+            return
         key = batch_key(rows)
         with self._lock:
             self._items[key] = features
