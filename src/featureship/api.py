@@ -66,7 +66,12 @@ def save(model: FittedModel, output: str | Path, overwrite: bool = False) -> Pat
     from featureship.evaluation.report import bundle_report
 
     output = Path(output).resolve()
-    manifest = write_bundle(output, model.describe(), model.save,
+    def write_files(directory: Path) -> None:
+        model.save(directory)
+        if model.reference_profile is not None:  # the drift monitor's reference, for any task
+            model.reference_profile.save(directory)
+
+    manifest = write_bundle(output, model.describe(), write_files,
                             report=lambda final: bundle_report(model, final, output.name),
                             overwrite=overwrite)
     model.manifest, model.path = manifest, output
@@ -91,4 +96,7 @@ def _load(directory: Path) -> FittedModel:
             "damaged or written by an incompatible version; retrain or restore it."
         ) from exc
     fitted.manifest, fitted.path = manifest, directory
+    from featureship.monitoring.profile import ReferenceProfile
+
+    fitted.reference_profile = ReferenceProfile.load(directory)
     return fitted

@@ -121,6 +121,15 @@ def bundle_report(model: FittedModel, manifest: Manifest, name: str | None = Non
             "Candidates", "Every model tried, on the same split; the chosen one is marked.",
             table=candidates_table(manifest, type(model).candidate_columns)))
     sections += model.report_sections()
+    export = (manifest.model_extra or {}).get("export")
+    if export:  # written by `featureship export`: what the conversion cost
+        sections.append(Section(
+            "Export", f"Exported from {export['source']} to {export['format']} (quantize "
+            f"{export['quantize']}); both scored on {export['evaluated_on']} ({export['rows']:,} rows): "
+            f"{export['metric']} changed by {export['change_points']:+.2f} points (allowed drop "
+            f"{export['max_drop_points']}).",
+            table=(["metric", "source", "exported"],
+                   [[k, v, export["exported_metrics"].get(k)] for k, v in export["source_metrics"].items()])))
     headline = {k: v for k, v in manifest.metrics.items()}
     subtitle = f"featureship {manifest.task} report · seed {manifest.seed}"
     title = f"{name or model.name}: {manifest.task}"

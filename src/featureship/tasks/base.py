@@ -11,6 +11,24 @@ registry in `featureship.tasks`; a task never imports the CLI or the server.
     model.endpoints(manifest, limits)                # what a server exposes, with schemas
 
 Every registered task passes the conformance suite in tests/conformance.
+
+Drift monitoring (featureship.monitoring) plugs in through three optional members:
+
+    model.reference_profile = build_profile(model, reference_rows, train_labels, source)
+    model.drift_features(rows, outputs, compute=True) -> np.ndarray | None   # (n, D) per row
+    model.drift_feature_kind = "embedding" | "columns"                       # which test
+
+A task sets `reference_profile` in `fit` (rows its model was not fitted on, e.g. the
+validation split; never raw inputs are stored: only what `drift_features` gives and the
+labels); `featureship.save` writes it as profile.safetensors + profile.json and `load` reads
+it back (None when a bundle has none: older bundles and tasks without the hook still load).
+`drift_features` gives what the monitor compares: text and images a vector per row
+(embeddings: tested with MMD), tables one column per feature (`"columns"`, names from
+`drift_feature_names()`: tested with KS and PSI per column). With `compute=False` it returns
+only what predict already computed (None otherwise), so a server observes for free.
+
+Export (`featureship export`) plugs in through `exported(fmt, quantize, progress)`, which
+returns a new model of the same task that `featureship.save` writes as a bundle.
 """
 
 from __future__ import annotations
@@ -28,9 +46,12 @@ from featureship.manifest import Manifest
 from featureship.progress import Reporter
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from featureship.endpoints import Endpoint, Limits
     from featureship.evaluation.report import Section
     from featureship.evaluation.tables import ResultTable
+    from featureship.monitoring.profile import ReferenceProfile
 
 DataSource = str | Path | pd.DataFrame | Table
 # The options of `featureship predict` a model may accept (it declares which in `predict_inputs`).
@@ -54,6 +75,9 @@ class FittedModel(ABC):
 
     manifest: Manifest | None = None
     path: Path | None = None
+    # What drift is tested against; set in fit, saved and loaded with the bundle (see above).
+    reference_profile: ReferenceProfile | None = None
+    drift_feature_kind: ClassVar[str] = "embedding"
 
     # ---- inference -------------------------------------------------------------------------
     @abstractmethod
@@ -91,6 +115,24 @@ class FittedModel(ABC):
     @abstractmethod
     def explain(self, rows: list[Any]) -> list[dict[str, Any]]:
         """Why each prediction came out as it did; one JSON-ready dict per input."""
+
+    def drift_features(self, rows: list[Any], outputs: list[dict[str, Any]] | None = None,
+                       compute: bool = True) -> np.ndarray | None:
+        """What the drift monitor compares per row, (n, D); None when the task has none, or
+        when `compute` is False and predict did not already produce them."""
+        return None
+
+    def input_rows(self, table: Table) -> list[Any]:
+        """The rows `predict` takes, read from a table (`featureship monitor --data`)."""
+        raise SettingsError(f"{self.name}: {self.task} models cannot read inputs from a table yet.")
+
+    def drift_feature_names(self) -> list[str]:
+        """Column names of `drift_features` for `drift_feature_kind == "columns"`."""
+        return []
+
+    def exported(self, fmt: str, quantize: str | None, progress: Reporter) -> FittedModel:
+        """A copy that runs on another runtime (`featureship export`); the default refuses."""
+        raise SettingsError(f"{self.name}: {self.task} models cannot be exported to {fmt} yet.")
 
     @classmethod
     @abstractmethod

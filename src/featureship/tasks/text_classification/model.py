@@ -26,13 +26,15 @@ from featureship.endpoints import (
     TextExplanationResponse,
     text_inputs_request,
 )
-from featureship.errors import BundleError, FeatureshipError
+from featureship.errors import BundleError, FeatureshipError, SettingsError
 from featureship.evaluation.classification import classification_metrics
 from featureship.evaluation.overlap import overlap_report
 from featureship.evaluation.tables import ResultTable, per_class_table
 from featureship.manifest import Manifest
+from featureship.monitoring.cache import FeatureCache
 from featureship.nn.device import pick_device, use_bf16
 from featureship.nn.encoder import EncoderSource, TextEncoder, resolve_encoder
+from featureship.progress import Reporter
 from featureship.tasks.base import DataSource, FittedModel, read_source
 from featureship.tasks.text_classification import features as feat
 from featureship.tasks.text_classification.data import text_examples
@@ -46,6 +48,7 @@ VOCABULARY = "tfidf_vocabulary.json"
 # Explanations of a few validation texts, computed once at training for report.html.
 EXPLANATIONS = "explanations.json"
 ENCODER_DIR = "encoder"
+ONNX_FILE = "encoder.onnx"  # exported bundles (featureship export): the encoder as a graph
 # Tokenizer and config files copied next to fine-tuned weights (never any *.py: no remote code).
 _ENCODER_FILES = ("config.json", "tokenizer.json", "tokenizer_config.json", "vocab.txt",
                   "special_tokens_map.json", "sentencepiece.bpe.model", "merges.txt", "vocab.json")
@@ -74,6 +77,7 @@ class TextClassifier(FittedModel):
         self.validation_metrics = validation_metrics or {}  # full: per class, confusion matrix
         self.train_hashes = train_hashes  # content hashes of training texts (overlap checks)
         self.report_explanations: list[dict[str, Any]] = []  # validation examples for the report
+        self._recent = FeatureCache()  # embeddings of recent predict batches (drift monitor)
 
     # ----- inference -------------------------------------------------------------------
     def _check_inputs(self, texts: list[Any]) -> list[str]:
@@ -86,7 +90,10 @@ class TextClassifier(FittedModel):
         return texts
 
     def features(self, texts: list[str], batch_size: int = 32):
-        embeddings = self.encoder.embed(texts, batch_size) if self.kind in ("embedding", "hybrid") else None
+        embeddings = None
+        if self.kind in ("embedding", "hybrid"):
+            embeddings = self.encoder.embed(texts, batch_size)
+            self._recent.put(texts, embeddings)
         sparse = self.tfidf.transform(texts) if self.kind in ("tfidf", "hybrid") else None
         return feat.combine(embeddings, sparse)
 
@@ -110,6 +117,24 @@ class TextClassifier(FittedModel):
                 "scores": {lab: float(p) for lab, p in zip(self.classes, row, strict=True)},
             })
         return results
+
+    def drift_features(self, rows: list[Any], outputs: list[dict[str, Any]] | None = None,
+                       compute: bool = True) -> np.ndarray | None:
+        """Encoder embeddings of `rows`; a TF-IDF-only model has no encoder, so its own class
+        probabilities stand in (black-box shift detection, Lipton et al. 2018)."""
+        texts = list(rows)
+        if self.kind == "tfidf":
+            if outputs is not None and len(outputs) == len(texts):
+                return np.array([[o["scores"][c] for c in self.classes] for o in outputs], dtype=np.float32)
+            return self.probabilities(self._check_inputs(texts)) if compute else None
+        cached = self._recent.get(texts)
+        if cached is not None or not compute:
+            return cached
+        return self.encoder.embed(self._check_inputs(texts))
+
+    def input_rows(self, table: Table) -> list[Any]:
+        """The texts of the model's text column (empty rows are skipped and noted)."""
+        return text_examples(table, self.settings.text_column, None, trained=True).texts
 
     def predict_cli(self, data: DataSource | None = None, text: list[str] | None = None,
                     **_: Any) -> pd.DataFrame | list[dict[str, Any]]:
@@ -218,7 +243,34 @@ class TextClassifier(FittedModel):
             encoder = {"name": self.encoder.source.name, "sha256": self.encoder.source.sha256,
                        "revision": self.encoder.source.revision,
                        "finetuned": self.finetuned, "max_length": self.encoder.max_length}
+        if encoder is not None and hasattr(self.encoder, "onnx_path"):  # an exported bundle
+            encoder.update({"runtime": "onnx", "onnx": f"{ENCODER_DIR}/{ONNX_FILE}",
+                            "quantize": self.encoder.quantize, "dim": self.encoder.dim})
         return {"kind": self.kind, "encoder": encoder, "tfidf": self.tfidf is not None}
+
+    def exported(self, fmt: str, quantize: str | None, progress: Reporter) -> TextClassifier:
+        """The same head on the encoder as an ONNX graph (written to a temporary folder, which
+        `save` copies into the bundle); TF-IDF heads stay numpy."""
+        import tempfile
+
+        from featureship.export.onnx_encoder import OnnxTextEncoder, export_encoder
+
+        if fmt != "onnx":
+            raise SettingsError(f"--format {fmt}: text classifiers export to onnx only.")
+        if self.encoder is None or not hasattr(self.encoder, "model"):
+            raise SettingsError(
+                f"{self.name} has no PyTorch encoder to export (its head is "
+                f"{'TF-IDF only' if self.encoder is None else 'already ONNX'}); serve it as it is.")
+        folder = Path(tempfile.mkdtemp(prefix="featureship-export-"))
+        with progress.step(f"exporting the encoder to ONNX{' + ' + quantize if quantize else ''}"):
+            export_encoder(self.encoder.model, self.encoder.tokenizer, folder / ONNX_FILE, quantize)
+        encoder = OnnxTextEncoder(self.encoder.source, folder / ONNX_FILE, self.encoder.tokenizer,
+                                  self.encoder.max_length, self.encoder.dim, quantize)
+        encoder.config = self.encoder.model.config  # saved beside the tokenizer
+        model = TextClassifier(self.settings, self.classes, self.kind, self.weight, self.bias, encoder,
+                               self.finetuned, self.tfidf, self.validation_metrics, self.train_hashes)
+        model.manifest = self.describe()
+        return model
 
     def save(self, directory: Path) -> None:
         tensors = {"head.weight": torch.from_numpy(self.weight), "head.bias": torch.from_numpy(self.bias)}
@@ -228,7 +280,9 @@ class TextClassifier(FittedModel):
             vocab, idf = feat.tfidf_arrays(self.tfidf)
             feat.save_vocabulary(directory / VOCABULARY, vocab)
             tensors["tfidf.idf"] = torch.from_numpy(idf)
-        if self.finetuned and self.encoder is not None:
+        if self.encoder is not None and hasattr(self.encoder, "onnx_path"):
+            _save_onnx_encoder(self.encoder, directory / ENCODER_DIR)
+        elif self.finetuned and self.encoder is not None:
             for name, value in self.encoder.model.state_dict().items():
                 tensors[f"encoder.{name}"] = value.detach().to("cpu", torch.float32).contiguous()
             target = directory / ENCODER_DIR
@@ -257,7 +311,9 @@ class TextClassifier(FittedModel):
         if enc:
             device = pick_device()
             bf16 = use_bf16(device, settings.precision)
-            if enc.get("finetuned"):
+            if enc.get("runtime") == "onnx":
+                encoder = _load_onnx_encoder(directory, enc)
+            elif enc.get("finetuned"):
                 encoder = _load_finetuned(directory, enc, tensors, device, bf16)
             else:
                 source = resolve_encoder(enc["name"], revision=enc.get("revision"))
@@ -281,6 +337,35 @@ class TextClassifier(FittedModel):
 def text_key(text: str) -> str:
     """A text's content for overlap checks: case and spacing do not make a new example."""
     return " ".join(text.lower().split())
+
+
+def _save_onnx_encoder(encoder: Any, target: Path) -> None:
+    import shutil
+
+    target.mkdir()
+    shutil.copyfile(encoder.onnx_path, target / ONNX_FILE)
+    encoder.tokenizer.save_pretrained(target)
+    config = getattr(encoder, "config", None)
+    if config is not None:
+        config.to_json_file(target / "config.json")
+    for extra in target.iterdir():  # plain data only: the graph, the tokenizer, the config
+        if extra.name not in (*_ENCODER_FILES, ONNX_FILE):
+            extra.unlink()
+
+
+def _load_onnx_encoder(directory: Path, enc: dict) -> Any:
+    from transformers import AutoConfig, AutoTokenizer
+
+    from featureship.export.onnx_encoder import OnnxTextEncoder
+
+    folder = directory / ENCODER_DIR
+    tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
+    source = EncoderSource(enc["name"], str(folder), enc.get("sha256"), enc.get("revision"))
+    encoder = OnnxTextEncoder(source, directory / enc["onnx"], tokenizer, int(enc["max_length"]),
+                              int(enc["dim"]), enc.get("quantize"))
+    if (folder / "config.json").is_file():
+        encoder.config = AutoConfig.from_pretrained(folder, local_files_only=True)
+    return encoder
 
 
 def _load_finetuned(directory: Path, enc: dict, tensors: dict, device, bf16: bool) -> TextEncoder:

@@ -19,6 +19,7 @@ from featureship.errors import DataError, SettingsError
 from featureship.evaluation.classification import classification_metrics
 from featureship.evaluation.overlap import row_hashes
 from featureship.manifest import Candidate, DataInfo, Manifest
+from featureship.monitoring.profile import build_profile
 from featureship.nn.device import pick_device, use_bf16
 from featureship.nn.encoder import TextEncoder, resolve_encoder
 from featureship.progress import Reporter
@@ -143,6 +144,10 @@ class TextClassificationTask:
                           validation_rows=len(valid.texts), validation=valid_desc, notes=notes,
                           skipped_rows=skipped),
         )
+        # the drift reference: validation rows, which neither encoder nor head were fitted on
+        chosen.reference_profile = build_profile(chosen, valid.texts, train_ex.labels,
+                                                 f"the validation split ({valid_desc})",
+                                                 settings.seed, progress=progress)
         return chosen
 
     # ----- steps ----------------------------------------------------------------------------
