@@ -128,3 +128,24 @@ def test_monitor_cli_names_a_missing_text_column(text_bundle: Path, tmp_path: Pa
     pd.DataFrame({"body": ["hello"]}).to_csv(data, index=False)
     result = CliRunner().invoke(app, ["monitor", str(text_bundle), "--data", str(data)])
     assert result.exit_code == 2 and "text" in result.output
+
+
+def test_the_server_reports_drift_from_the_requests_it_served(text_bundle: Path) -> None:
+    # The real monitor wired into the real server (serving tests use a fake one): reviews sent
+    # to an intent model through /predict turn /drift and the Prometheus gauge to drift.
+    from fastapi.testclient import TestClient
+
+    from featureship.serving import ServerSettings, create_app
+
+    reviews = pd.read_csv(shared_dataset("womens-clothing-reviews/reviews.csv"))["Review Text"]
+    texts = reviews.dropna().tolist()[:120]
+    with TestClient(create_app([text_bundle], ServerSettings())) as client:
+        name = text_bundle.name
+        for start in range(0, len(texts), 8):
+            response = client.post(f"/v1/models/{name}/predict", json={"inputs": texts[start:start + 8]})
+            assert response.status_code == 200
+        verdict = client.get(f"/v1/models/{name}/drift")
+        assert verdict.status_code == 200, verdict.text
+        body = verdict.json()
+        assert body["drift"] is True and body["window"] >= 100
+        assert re.search(rf'featureship_drift\{{model="{name}"\}} 1(\.0)?', client.get("/metrics").text)
