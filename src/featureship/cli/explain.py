@@ -67,7 +67,7 @@ def _signature() -> inspect.Signature:
     own = inspect.signature(_explain)
     bundle = own.parameters["bundle"].replace(
         annotation=Annotated[Path, typer.Argument(help="Model bundle folder.")])
-    from featureship.tasks.base import PREDICT_FLAGS
+    from featureship.flags import PREDICT_FLAGS
 
     inputs = [p for name, p in inspect.signature(predict, eval_str=True).parameters.items()
               if name in PREDICT_FLAGS]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import train_test_split
 
 
 def stratified_split(
@@ -14,6 +13,8 @@ def stratified_split(
     labels = frame[label_column].to_numpy()
     n_classes = len(np.unique(labels))
     n_valid = max(int(round(len(frame) * fraction)), n_classes)
+    from sklearn.model_selection import train_test_split  # lazily: keeps --help fast
+
     train_idx, valid_idx = train_test_split(
         np.arange(len(frame)), test_size=n_valid, stratify=labels, random_state=seed
     )

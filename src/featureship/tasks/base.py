@@ -42,6 +42,7 @@ from pydantic import BaseModel
 
 from featureship.data.readers import Table, as_frame
 from featureship.errors import SettingsError
+from featureship.flags import PREDICT_FLAGS  # noqa: F401  (re-exported: tasks read it here)
 from featureship.manifest import Manifest
 from featureship.progress import Reporter
 
@@ -54,8 +55,6 @@ if TYPE_CHECKING:
     from featureship.monitoring.profile import ReferenceProfile
 
 DataSource = str | Path | pd.DataFrame | Table
-# The options of `featureship predict` a model may accept (it declares which in `predict_inputs`).
-PREDICT_FLAGS = {"data": "--data", "text": "--text", "users": "--users", "k": "--k"}
 
 
 class FittedModel(ABC):
