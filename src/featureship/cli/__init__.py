@@ -13,6 +13,7 @@ import typer
 
 from featureship.cli import commands as _commands  # noqa: F401  (evaluate, predict, serve, demo)
 from featureship.cli import endpoint_calls as _endpoint_calls  # noqa: F401  (recommend, similar)
+from featureship.cli import privacy as _privacy  # noqa: F401  (sign, verify, keygen)
 from featureship.cli import train_recommendation as _train_recommendation  # noqa: F401
 from featureship.cli import train_text as _train_text  # noqa: F401
 from featureship.cli._common import app, train_app

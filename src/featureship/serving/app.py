@@ -43,7 +43,7 @@ def create_app(bundle_dirs: list[Path], settings: ServerSettings | None = None) 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         try:
-            load_models(models)
+            load_models(models, key=settings.bundle_key, redact_pii=settings.redact_pii)
         except Exception as exc:
             logger.error("cannot start the server: %s", exc)
             raise

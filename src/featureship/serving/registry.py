@@ -109,13 +109,19 @@ def declare_models(bundle_dirs: list[Path], limits: Limits, max_queue: int) -> d
     return served
 
 
-def load_models(served: dict[str, ServedModel]) -> None:
-    """Load (and checksum-verify) every bundle; any failure stops the start-up with its message."""
+def load_models(served: dict[str, ServedModel], key: Any = None, redact_pii: bool = False) -> None:
+    """Load (and checksum-verify) every bundle; any failure stops the start-up with its message.
+
+    `key` opens encrypted bundles and checks signed ones; `redact_pii` makes every model
+    redact PII in its inputs (a bundle trained with --redact-pii does so anyway).
+    """
     from featureship.api import load
 
     for entry in served.values():
         started = time.perf_counter()
-        entry.model = load(entry.directory)
+        entry.model = load(entry.directory, key=key)
+        if redact_pii:
+            entry.model.redact_pii = True
         entry.manifest = entry.model.describe()
         logger.info("loaded model '%s' (%s) from %s in %.1f s", entry.name, entry.manifest.task,
                     entry.directory, time.perf_counter() - started)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from featureship.endpoints import Limits
 from featureship.errors import SettingsError
@@ -20,6 +21,10 @@ class ServerSettings:
     # Requests that may wait for one busy model; above it the server answers 503 + Retry-After,
     # so a burst cannot pile up unbounded work and memory.
     max_queue: int = 64
+    # featureship.privacy: the key of encrypted/signed bundles (never logged: its repr hides
+    # the secret), and whether every text is PII-redacted before it reaches a model.
+    bundle_key: Any = field(default=None, repr=False)
+    redact_pii: bool = False
 
     def __post_init__(self) -> None:
         for flag, value in (

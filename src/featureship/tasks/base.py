@@ -54,6 +54,9 @@ class FittedModel(ABC):
 
     manifest: Manifest | None = None
     path: Path | None = None
+    # Set by `predict --redact-pii` / `serve --redact-pii`: text inputs are PII-redacted before
+    # they reach the model (featureship.privacy.pii); text tasks honour it.
+    redact_pii: bool = False
 
     # ---- inference -------------------------------------------------------------------------
     @abstractmethod
