@@ -196,7 +196,12 @@ def write_bundle(
 def _write_encrypted(tmp: Path, final: Manifest, write_files: Callable[[Path], None],
                      report: Callable[[Manifest], str] | None, key: BundleKey) -> Manifest:
     """Plaintext goes to a private memory-backed folder only; `tmp` receives ciphertext."""
-    from featureship.privacy.sealing import encrypt_file, new_protection, private_folder, seal_manifest
+    from featureship.privacy.sealing import (
+        encrypt_file,
+        new_protection,
+        private_folder,
+        seal_manifest,
+    )
 
     block, keys = new_protection(key, encrypted=True)
     with private_folder() as plain:

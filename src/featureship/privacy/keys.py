@@ -20,7 +20,7 @@ import re
 import secrets
 from dataclasses import dataclass, field
 
-from featureship.errors import SettingsError
+from featureship.errors import MissingExtraError, SettingsError
 
 KEY_BYTES = 32
 MIN_PASSPHRASE = 12
@@ -85,9 +85,12 @@ class BundleKey:
 
     def derive(self, kdf: dict) -> DerivedKeys:
         """Both keys for a bundle whose manifest recorded `kdf` (see `kdf_params`)."""
-        from cryptography.hazmat.primitives import hashes
-        from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-        from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+        try:
+            from cryptography.hazmat.primitives import hashes
+            from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+            from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+        except ImportError:
+            raise MissingExtraError("cryptography", "privacy", "Bundle keys") from None
 
         cache_key = tuple(sorted((k, str(v)) for k, v in kdf.items()))
         if cache_key in self._cache:

@@ -18,7 +18,6 @@ A protected manifest carries a `protection` block (readable, no secrets):
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import json
@@ -31,7 +30,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from featureship.errors import BundleError, SettingsError
+from featureship.errors import BundleError, MissingExtraError, SettingsError
 from featureship.privacy.keys import BundleKey, DerivedKeys
 
 SCHEME = "featureship-seal-1"
@@ -71,25 +70,31 @@ def _aad(block: dict[str, Any], name: str) -> bytes:
     return f"{SCHEME}|{block['bundle_id']}|{name}".encode()
 
 
-def encrypt_file(plain: Path, target: Path, name: str, block: dict[str, Any], keys: DerivedKeys) -> None:
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+def _aesgcm(key: bytes) -> Any:
+    try:
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    except ImportError:
+        raise MissingExtraError("cryptography", "privacy", "Encrypted bundles") from None
+    return AESGCM(key)
 
+
+def encrypt_file(plain: Path, target: Path, name: str, block: dict[str, Any], keys: DerivedKeys) -> None:
     nonce = secrets.token_bytes(_NONCE)
-    sealed = AESGCM(keys.encryption).encrypt(nonce, plain.read_bytes(), _aad(block, name))
+    sealed = _aesgcm(keys.encryption).encrypt(nonce, plain.read_bytes(), _aad(block, name))
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(MAGIC + nonce + sealed)
 
 
 def decrypt_bytes(data: bytes, name: str, block: dict[str, Any], keys: DerivedKeys, where: Path) -> bytes:
+    cipher = _aesgcm(keys.encryption)
     from cryptography.exceptions import InvalidTag
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
     if not data.startswith(MAGIC) or len(data) < len(MAGIC) + _NONCE + 16:
         raise BundleError(f"{where}/{name} is not an encrypted bundle file; it was replaced after "
                           "training. Refusing to load; restore the bundle or retrain.")
     nonce = data[len(MAGIC):len(MAGIC) + _NONCE]
     try:
-        return AESGCM(keys.encryption).decrypt(nonce, data[len(MAGIC) + _NONCE:], _aad(block, name))
+        return cipher.decrypt(nonce, data[len(MAGIC) + _NONCE:], _aad(block, name))
     except InvalidTag:
         raise BundleError(f"{where}/{name} fails its AES-GCM authentication: it was changed after "
                           "training. Refusing to load; restore the bundle or retrain.") from None
