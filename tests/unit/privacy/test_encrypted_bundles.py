@@ -180,3 +180,21 @@ def test_cli_sign_verify(text_bundle: Path, tmp_path: Path, monkeypatch: pytest.
     checked = runner.invoke(app, ["verify", str(bundle), "--key-env", "FS_SIGN", "--json"])
     assert checked.exit_code == 0 and json.loads(checked.stdout)["authenticated"] is True
     assert KEY not in signed.output + checked.output + (bundle / "manifest.json").read_text()
+
+
+def test_serve_opens_an_encrypted_bundle_only_with_its_key(encrypted: Path):
+    from fastapi.testclient import TestClient
+
+    from featureship.serving.app import ServerSettings, create_app
+
+    key = BundleKey(KEY, env="FS_TEST_KEY")
+    settings = ServerSettings(bundle_key=key)
+    assert KEY not in repr(settings) and KEY not in repr(key)
+    with TestClient(create_app([encrypted], settings)) as client:
+        answer = client.post(f"/v1/models/{encrypted.name}/predict", json={"inputs": TEXTS})
+        assert answer.status_code == 200
+        assert [p["label"] for p in answer.json()["predictions"]] == [
+            p["label"] for p in featureship.load(encrypted, key=key).predict(TEXTS)]
+    with pytest.raises(BundleError, match="--key-env FS_TEST_KEY"):
+        with TestClient(create_app([encrypted])):
+            pass
