@@ -21,7 +21,8 @@ from featureship.artifacts import (
 )
 from featureship.config import build_settings
 from featureship.data.readers import as_frame
-from featureship.errors import BundleError, FeatureshipError
+from featureship.errors import BundleError, FeatureshipError, SettingsError
+from featureship.privacy.keys import BundleKey, as_key
 from featureship.progress import Reporter, silent
 from featureship.tasks import get_task
 from featureship.tasks.base import DataSource, FittedModel
@@ -37,6 +38,7 @@ def train(
     validation: DataSource | None = None,
     progress: Reporter | None = None,
     overwrite: bool = False,
+    encrypt_key: BundleKey | str | bytes | None = None,
     **settings: Any,
 ) -> FittedModel:
     """Train a model for `task` on `data`, write the bundle to `output`, and return it loaded.
@@ -45,10 +47,21 @@ def train(
     ``text_column="text", label_column="intent", mode="head", seed=0``. An existing bundle at
     `output` is replaced only with ``overwrite=True``; two runs into one `output` at once are
     refused.
+
+    With `encrypt_key` (a `BundleKey`, e.g. `key_from_env("FS_KEY")`, or the secret itself)
+    every file of the bundle is AES-GCM encrypted and the manifest authenticated; nothing is
+    cached next to it (no plaintext embeddings or checkpoints in OUTPUT.run), so `resume` is
+    refused. Load it with ``load(output, key=...)``.
     """
     impl = get_task(task)
     output = Path(output)
+    key = as_key(encrypt_key)
+    if key is not None:
+        key.check_usable()
     parsed = build_settings(impl.settings_class, settings, source=f"{task} settings")
+    if key is not None and getattr(parsed, "resume", False):
+        raise SettingsError("--resume reads checkpoints kept next to the bundle; an encrypted run keeps "
+                            "none (they would be plaintext). Drop --resume or --encrypt-key-env.")
     check_output_folder(output, overwrite)
     with output_lock(output):
         reporter = progress or silent()
@@ -56,13 +69,19 @@ def train(
         read = getattr(impl, "read_data", as_frame)
         train_table = read(data)
         valid_table = read(validation) if validation is not None else None
-        fitted = impl.fit(train_table, parsed, reporter, validation=valid_table, output=output)
-        save(fitted, output, overwrite=overwrite)
-    return load(output)
+        # encrypted: no run folder for caches or checkpoints, which would hold plaintext
+        fitted = impl.fit(train_table, parsed, reporter, validation=valid_table,
+                          output=None if key is not None else output)
+        save(fitted, output, overwrite=overwrite, key=key)
+    return load(output, key=key)
 
 
-def save(model: FittedModel, output: str | Path, overwrite: bool = False) -> Path:
-    """Write `model` as a bundle at `output` (atomically; its report is rebuilt from it)."""
+def save(model: FittedModel, output: str | Path, overwrite: bool = False,
+         key: BundleKey | str | bytes | None = None) -> Path:
+    """Write `model` as a bundle at `output` (atomically; its report is rebuilt from it).
+
+    With `key`, the bundle is encrypted (see `train`).
+    """
     from featureship.evaluation.report import bundle_report
 
     output = Path(output).resolve()
@@ -73,30 +92,58 @@ def save(model: FittedModel, output: str | Path, overwrite: bool = False) -> Pat
 
     manifest = write_bundle(output, model.describe(), write_files,
                             report=lambda final: bundle_report(model, final, output.name),
-                            overwrite=overwrite)
+                            overwrite=overwrite, key=as_key(key))
     model.manifest, model.path = manifest, output
     return output
 
 
-def load(directory: str | Path) -> FittedModel:
-    """Load a bundle after verifying every file's sha256; never executes stored code."""
-    return load_pinned(Path(directory), _load)
+def load(directory: str | Path, key: BundleKey | str | bytes | None = None) -> FittedModel:
+    """Load a bundle after verifying every file's sha256; never executes stored code.
+
+    `key` (a `BundleKey`, e.g. `key_from_env("FS_KEY")`, or the secret) is required for an
+    encrypted bundle, and checks a signed one's signature; a wrong key or any edited file,
+    the manifest included, is refused with a message.
+    """
+    bundle_key = as_key(key)
+    return load_pinned(Path(directory), lambda d: _load(d, bundle_key))
 
 
-def _load(directory: Path) -> FittedModel:
-    manifest = read_manifest(directory)
+def _load(directory: Path, key: BundleKey | None = None) -> FittedModel:
+    manifest = read_manifest(directory, key=key)
     impl = get_task(manifest.task)
+    protection = manifest.protection or {}
+    if protection.get("encrypted"):
+        return _load_encrypted(directory, manifest, key)
+    return _load_plain(directory, manifest, impl)
+
+
+def _load_encrypted(directory: Path, manifest: Any, key: BundleKey | None) -> FittedModel:
+    """Decrypt into a private memory-backed folder, load from it, remove it before returning."""
+    from featureship.privacy.sealing import decrypted, missing_key_message
+
+    if key is None:
+        raise BundleError(missing_key_message(directory, manifest.protection))
+    keys = key.derive(manifest.protection["kdf"])
+    # the files and protection block come from the manifest whose MAC was just checked
+    with decrypted(directory, manifest.files, manifest.protection, keys) as plain:
+        return _load_plain(plain, manifest, get_task(manifest.task), bundle=directory)
+
+
+def _load_plain(directory: Path, manifest: Any, impl: Any, bundle: Path | None = None) -> FittedModel:
+    bundle = bundle or directory
     try:
         fitted = impl.model_class.load(directory, manifest)
-    except FeatureshipError:
+    except FeatureshipError as exc:
+        if bundle != directory:  # name the bundle, not the private folder it was decrypted into
+            raise BundleError(str(exc).replace(str(directory), str(bundle))) from None
         raise
     except Exception as exc:  # a corrupt config or weights that do not fit: name the bundle
         raise BundleError(
-            f"{directory}: the bundle cannot be loaded ({type(exc).__name__}: {exc}). It may be "
+            f"{bundle}: the bundle cannot be loaded ({type(exc).__name__}: {exc}). It may be "
             "damaged or written by an incompatible version; retrain or restore it."
         ) from exc
-    fitted.manifest, fitted.path = manifest, directory
+    fitted.manifest, fitted.path = manifest, bundle
     from featureship.monitoring.profile import ReferenceProfile
 
-    fitted.reference_profile = ReferenceProfile.load(directory)
+    fitted.reference_profile = ReferenceProfile.load(directory)  # the decrypted copy, if sealed
     return fitted

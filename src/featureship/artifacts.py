@@ -29,7 +29,7 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -41,6 +41,9 @@ from featureship.manifest import (
     Manifest,
     upgrade,
 )
+
+if TYPE_CHECKING:
+    from featureship.privacy.keys import BundleKey
 
 MANIFEST = "manifest.json"
 REPORT = "report.html"
@@ -147,26 +150,34 @@ def write_bundle(
     write_files: Callable[[Path], None],
     report: Callable[[Manifest], str] | None = None,
     overwrite: bool = False,
+    key: BundleKey | None = None,
 ) -> Manifest:
     """Write a bundle atomically and return its final manifest.
 
     `write_files(tmp)` fills a temporary folder; `report(manifest)` (optional) renders
     report.html from the finished manifest; then checksums are taken, the manifest written,
-    and the folder swapped in.
+    and the folder swapped in. With `key`, every file but the manifest is AES-GCM encrypted
+    and the manifest authenticated (featureship.privacy.sealing).
     """
     output = Path(output).resolve()
     check_output_folder(output, overwrite)
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{output.name}.", suffix=".tmp", dir=output.parent))
-    tmp.chmod(0o755)  # mkdtemp makes it private; a serving account must be able to read it
     try:
-        write_files(tmp)
         final = manifest.model_copy(update={
             "format": FORMAT_NAME,
             "format_version": FORMAT_VERSION,
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
             "libraries": library_versions(),
+            "protection": None,  # a re-saved model gets a fresh block (or none)
         })
+        if key is not None:
+            final = _write_encrypted(tmp, final, write_files, report, key)
+            tmp.chmod(0o755)
+            _swap_in(tmp, output)
+            return final
+        tmp.chmod(0o755)  # mkdtemp makes it private; a serving account must be able to read it
+        write_files(tmp)
         if report is not None:
             (tmp / REPORT).write_text(report(final), encoding="utf-8")
         final.files = {
@@ -180,6 +191,32 @@ def write_bundle(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return final
+
+
+def _write_encrypted(tmp: Path, final: Manifest, write_files: Callable[[Path], None],
+                     report: Callable[[Manifest], str] | None, key: BundleKey) -> Manifest:
+    """Plaintext goes to a private memory-backed folder only; `tmp` receives ciphertext."""
+    from featureship.privacy.sealing import (
+        encrypt_file,
+        new_protection,
+        private_folder,
+        seal_manifest,
+    )
+
+    block, keys = new_protection(key, encrypted=True)
+    with private_folder() as plain:
+        write_files(plain)
+        if report is not None:
+            (plain / REPORT).write_text(report(final), encoding="utf-8")
+        names = [p.relative_to(plain).as_posix() for p in sorted(plain.rglob("*"))
+                 if p.is_file() and p.name != MANIFEST]
+        for name in names:
+            encrypt_file(plain / name, tmp / name, name, block, keys)
+    final.files = {name: sha256_file(tmp / name) for name in names}
+    raw = json.loads(json.dumps(final.model_dump(mode="json"), default=_json_default))
+    raw = seal_manifest({**raw, "protection": block}, keys)
+    write_json(tmp / MANIFEST, raw)
+    return Manifest.model_validate(raw)
 
 
 def _swap_in(tmp: Path, output: Path) -> None:
@@ -212,8 +249,12 @@ def _exchange(a: Path, b: Path) -> bool:
     raise OSError(code, os.strerror(code), str(b))
 
 
-def read_manifest(directory: str | Path, verify: bool = True) -> Manifest:
-    """Read `manifest.json` (upgrading older formats) and check every file's sha256."""
+def read_manifest(directory: str | Path, verify: bool = True, key: BundleKey | None = None) -> Manifest:
+    """Read `manifest.json` (upgrading older formats) and check every file's sha256.
+
+    With `key`, the manifest's MAC is checked too (a signed or encrypted bundle); a bundle
+    that is neither is refused, since the key could not vouch for it.
+    """
     directory = Path(directory)
     if not directory.is_dir():
         raise BundleError(f"{directory}: no such model folder. Train one with `featureship train`.")
@@ -232,6 +273,10 @@ def read_manifest(directory: str | Path, verify: bool = True) -> Manifest:
             f"{directory} was written by a newer featureship (bundle format {version}); "
             "upgrade featureship to load it."
         )
+    if key is not None:
+        from featureship.privacy.sealing import authenticate
+
+        authenticate(raw, key, directory)
     try:
         manifest = Manifest.model_validate(upgrade(raw))
     except (ValidationError, KeyError, TypeError, AttributeError) as exc:

@@ -77,6 +77,8 @@ class Manifest(BaseModel):
     training: dict[str, Any] = Field(default_factory=dict)
     data: DataInfo = Field(default_factory=DataInfo)
     privacy: dict[str, Any] | None = None
+    # set by artifacts: how the bundle is encrypted or signed (featureship.privacy.sealing)
+    protection: dict[str, Any] | None = None
     libraries: dict[str, str] = Field(default_factory=dict)
     files: dict[str, str] = Field(default_factory=dict)
 

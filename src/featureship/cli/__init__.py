@@ -16,6 +16,7 @@ from featureship.cli import endpoint_calls as _endpoint_calls  # noqa: F401  (re
 from featureship.cli import explain as _explain  # noqa: F401  (explain)
 from featureship.cli import export as _export  # noqa: F401  (export)
 from featureship.cli import monitor as _monitor  # noqa: F401  (monitor)
+from featureship.cli import privacy as _privacy  # noqa: F401  (sign, verify, keygen)
 from featureship.cli import train_image as _train_image  # noqa: F401
 from featureship.cli import train_recommendation as _train_recommendation  # noqa: F401
 from featureship.cli import train_tabular as _train_tabular  # noqa: F401

@@ -6,7 +6,7 @@ import functools
 import json
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -28,6 +28,23 @@ console = Console()
 err_console = Console(stderr=True)
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+# Privacy options shared by every command that writes or reads bundles (featureship.privacy).
+EncryptKeyEnv = Annotated[str | None, typer.Option(
+    "--encrypt-key-env", help="Encrypt the bundle (AES-256-GCM) under the key in this environment "
+    "variable: a 32-byte key in hex/base64 (`featureship keygen`) or a passphrase of 12+ characters.")]
+KeyEnv = Annotated[str | None, typer.Option(
+    "--key-env", help="Environment variable holding the bundle's key (encrypted or signed bundles).")]
+RedactPii = Annotated[bool, typer.Option(
+    "--redact-pii", help="Replace e-mails, phones, cards, IBANs, IPs, credential URLs and national "
+    "ids with <TYPE> placeholders before text reaches the model.")]
+
+
+def bundle_key(key_env: str | None, flag: str = "--key-env") -> Any:
+    """The BundleKey named by a --key-env/--encrypt-key-env option (None when not given)."""
+    from featureship.privacy.keys import key_from_env
+
+    return key_from_env(key_env, flag)
 
 
 def user_errors(func: F) -> F:
@@ -74,7 +91,15 @@ def show_training_summary(model: FittedModel) -> None:
         summary["skipped rows"] = data.skipped_rows
     if "seconds_total" in manifest.training:
         summary["seconds"] = manifest.training["seconds_total"]
+    privacy = manifest.privacy or {}
+    for kind, count in (privacy.get("pii_redaction") or {}).get("counts", {}).items():
+        summary[f"redacted {kind}"] = count
+    if "epsilon" in privacy:
+        summary["DP epsilon (spent)"] = privacy["epsilon"]
     table = metrics_table(f"{model.name}: {manifest.chosen or manifest.task}", summary)
     table.caption = f"metrics on: {manifest.metrics_on}"
     console.print(table.to_rich())
     console.print(f"bundle: [bold]{model.path}[/]  report: {model.path / 'report.html'}")
+    if manifest.protection:
+        console.print(f"encrypted under the key in ${manifest.protection.get('key_env')}; load it "
+                      f"with --key-env {manifest.protection.get('key_env')}")

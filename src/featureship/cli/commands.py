@@ -8,7 +8,16 @@ from typing import Annotated, Any
 
 import typer
 
-from featureship.cli._common import app, console, err_console, print_json, user_errors
+from featureship.cli._common import (
+    KeyEnv,
+    RedactPii,
+    app,
+    bundle_key,
+    console,
+    err_console,
+    print_json,
+    user_errors,
+)
 
 
 @app.command()
@@ -17,12 +26,13 @@ def evaluate(
     bundle: Annotated[Path, typer.Argument(help="Model bundle folder.")],
     data: Annotated[Path, typer.Option("--data", help="Held-out data with the true answers.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")] = False,
+    key_env: KeyEnv = None,
 ) -> None:
     """Score a trained model on held-out data (never the data it was trained on)."""
     from featureship.api import load
     from featureship.evaluation.tables import metrics_table
 
-    model = load(bundle)
+    model = load(bundle, key=bundle_key(key_env))
     metrics = model.evaluate(data)
     if as_json:
         print_json(metrics)
@@ -45,13 +55,17 @@ def predict(
     users: Annotated[str | None, typer.Option("--users", help="Recommenders: 'all', or comma-separated user ids.")] = None,
     k: Annotated[int | None, typer.Option("--k", help="Recommenders: items per user (default 10).")] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing --output file.")] = False,
+    key_env: KeyEnv = None,
+    redact_pii: RedactPii = False,
 ) -> None:
     """Predict with a trained model: a table to a CSV (every input column kept), or JSON."""
     from featureship.api import load
     from featureship.errors import SettingsError
     from featureship.tasks.base import refuse_options
 
-    model = load(bundle)
+    model = load(bundle, key=bundle_key(key_env))
+    if redact_pii:  # a bundle trained with --redact-pii redacts anyway (its manifest says so)
+        model.redact_pii = True
     given: dict[str, Any] = {"data": data, "text": text or None, "users": users, "k": k}
     refuse_options(model, given)
     if data is not None and output is not None and output.resolve() == data.resolve():
@@ -89,6 +103,8 @@ def serve(
     api_key_env: Annotated[str | None, typer.Option("--api-key-env", help="Environment variable with the API key(s) (comma-separated) required on /v1 and /metrics.")] = None,
     graceful_timeout: Annotated[int, typer.Option("--graceful-timeout", help="Seconds in-flight requests get to finish on SIGTERM.")] = 30,
     torch_threads: Annotated[int, typer.Option("--torch-threads", help="torch threads per model (0: one core for HTTP, the rest split between models).")] = 0,
+    key_env: KeyEnv = None,
+    redact_pii: RedactPii = False,
 ) -> None:
     """Serve models over a REST API (OpenAPI docs at /docs); each model is named by its folder."""
     import uvicorn
@@ -99,7 +115,8 @@ def serve(
     keys = read_api_keys(api_key_env) if api_key_env is not None else ()
     settings = ServerSettings(max_batch=max_batch, max_text_chars=max_text_chars, max_queue=max_queue,
                               max_batch_size=max_batch_size, max_latency_ms=max_latency_ms,
-                              torch_threads=torch_threads, api_keys=keys, max_image_bytes=max_image_bytes)
+                              torch_threads=torch_threads, api_keys=keys, max_image_bytes=max_image_bytes,
+                              bundle_key=bundle_key(key_env), redact_pii=redact_pii)
     api = create_app([Path(b) for b in bundles], settings)
     uvicorn.run(api, host=host, port=port, log_level="info", timeout_graceful_shutdown=graceful_timeout)
 

@@ -11,10 +11,10 @@ from typing import Annotated, Any
 
 import typer
 
-from featureship.cli._common import app, print_json, user_errors
+from featureship.cli._common import KeyEnv, app, bundle_key, print_json, user_errors
 
 
-def call_endpoint(bundle: Path, name: str, body: dict[str, Any]) -> Any:
+def call_endpoint(bundle: Path, name: str, body: dict[str, Any], key: Any = None) -> Any:
     """Validate `body` against the model's `name` endpoint and answer it, as the server would.
 
     Problems name the command's flags: the body's field `include_seen` is `--include-seen`.
@@ -26,7 +26,7 @@ def call_endpoint(bundle: Path, name: str, body: dict[str, Any]) -> Any:
     from featureship.errors import SettingsError
     from featureship.serving.handlers import describe_problems
 
-    model = load(bundle)
+    model = load(bundle, key=key)
     endpoints = {e.name: e for e in type(model).endpoints(model.describe(), Limits())}
     endpoint = endpoints.get(name)
     if endpoint is None:
@@ -56,11 +56,13 @@ def recommend(
     history: Annotated[str | None, typer.Option("--history", help="Comma-separated item ids of an anonymous session.")] = None,
     k: Annotated[int, typer.Option("--k", help="How many items.")] = 10,
     include_seen: Annotated[bool, typer.Option("--include-seen", help="Allow items the user already interacted with.")] = False,
+    key_env: KeyEnv = None,
 ) -> None:
     """Recommend items for a user or a session's history; JSON on stdout."""
     items = [h.strip() for h in history.split(",") if h.strip()] if history is not None else None
     print_json(call_endpoint(bundle, "recommend", {"user": user, "history": items, "k": k,
-                                                   "include_seen": include_seen}))
+                                                   "include_seen": include_seen},
+                             bundle_key(key_env)))
 
 
 @app.command("similar")
@@ -69,6 +71,7 @@ def similar(
     bundle: Annotated[Path, typer.Argument(help="Recommender bundle folder.")],
     item: Annotated[str, typer.Option("--item", help="The item to find neighbours of.")],
     k: Annotated[int, typer.Option("--k", help="How many items.")] = 10,
+    key_env: KeyEnv = None,
 ) -> None:
     """Items most like one item ("you may also like"); JSON on stdout."""
-    print_json(call_endpoint(bundle, "similar", {"item": item, "k": k}))
+    print_json(call_endpoint(bundle, "similar", {"item": item, "k": k}, bundle_key(key_env)))

@@ -7,7 +7,14 @@ from typing import Annotated
 
 import typer
 
-from featureship.cli._common import console, show_training_summary, train_app, user_errors
+from featureship.cli._common import (
+    EncryptKeyEnv,
+    bundle_key,
+    console,
+    show_training_summary,
+    train_app,
+    user_errors,
+)
 
 
 @train_app.command("recommendation")
@@ -28,6 +35,7 @@ def train_recommendation(
     time_budget: Annotated[float | None, typer.Option("--time-budget", help="sasrec: most seconds for one fit.")] = None,
     seed: Annotated[int, typer.Option("--seed", help="Random seed (recorded in the manifest).")] = 0,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace the bundle already at --output.")] = False,
+    encrypt_key_env: EncryptKeyEnv = None,
 ) -> None:
     """Train a recommender on who-interacted-with-what; picks the best model on validation."""
     from featureship.api import train
@@ -35,6 +43,7 @@ def train_recommendation(
 
     result = train(
         "recommendation", data=data, output=output, progress=Reporter(), overwrite=overwrite,
+        encrypt_key=bundle_key(encrypt_key_env, "--encrypt-key-env"),
         user_column=user_column, item_column=item_column, time_column=time_column,
         rating_column=rating_column, model=model, items=str(items) if items else None,
         item_id_column=item_id_column, item_title_column=item_title_column, refit=refit,

@@ -7,7 +7,14 @@ from typing import Annotated
 
 import typer
 
-from featureship.cli._common import show_training_summary, train_app, user_errors
+from featureship.cli._common import (
+    EncryptKeyEnv,
+    RedactPii,
+    bundle_key,
+    show_training_summary,
+    train_app,
+    user_errors,
+)
 
 
 @train_app.command("text-classification")
@@ -29,6 +36,10 @@ def train_text_classification(
     time_budget_minutes: Annotated[float | None, typer.Option("--time-budget-minutes", help="Fine-tuning time budget (default 20).")] = None,
     precision: Annotated[str | None, typer.Option("--precision", help="auto | bf16 | fp32.")] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace the bundle already at --output.")] = False,
+    encrypt_key_env: EncryptKeyEnv = None,
+    redact_pii: RedactPii = False,
+    dp_epsilon: Annotated[float | None, typer.Option("--dp-epsilon", help="Train the head with DP-SGD (Opacus) to this ε (needs --mode head or auto).")] = None,
+    dp_delta: Annotated[float | None, typer.Option("--dp-delta", help="DP δ (default: min(1e-5, 1/(10·n))).")] = None,
 ) -> None:
     """Train a text classifier (intents, sentiment, topics) on a pretrained transformer."""
     from featureship.api import train
@@ -37,7 +48,8 @@ def train_text_classification(
     reporter = Reporter()
     model = train(
         "text-classification", data=data, output=output, validation=validation, progress=reporter,
-        overwrite=overwrite,
+        overwrite=overwrite, encrypt_key=bundle_key(encrypt_key_env, "--encrypt-key-env"),
+        redact_pii=redact_pii or None, dp_epsilon=dp_epsilon, dp_delta=dp_delta,
         text_column=text_column, label_column=label_column, mode=mode, encoder=encoder,
         epochs=epochs, seed=seed, resume=resume, batch_size=batch_size, learning_rate=learning_rate,
         max_length=max_length, time_budget_minutes=time_budget_minutes, precision=precision,

@@ -51,7 +51,8 @@ def create_app(bundle_dirs: list[Path], settings: ServerSettings | None = None) 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.stopping = False
         try:
-            load_models(models, app.state.metrics, settings.torch_threads)
+            load_models(models, app.state.metrics, settings.torch_threads,
+                        key=settings.bundle_key, redact_pii=settings.redact_pii)
         except Exception as exc:
             stop_models(models)
             logger.error("cannot start the server: %s", exc)

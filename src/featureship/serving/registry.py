@@ -86,9 +86,14 @@ def declare_models(bundle_dirs: list[Path], limits: Limits, max_queue: int,
     return served
 
 
-def load_models(served: dict[str, ServedModel], metrics: Any = None, torch_threads: int = 0) -> None:
+def load_models(served: dict[str, ServedModel], metrics: Any = None, torch_threads: int = 0,
+                key: Any = None, redact_pii: bool = False) -> None:
     """Load (and checksum-verify) every bundle and start its worker; any failure stops the
-    start-up with its message. The cores are split evenly between the models' workers."""
+    start-up with its message. The cores are split evenly between the models' workers.
+
+    `key` opens encrypted bundles and checks signed ones; `redact_pii` makes every model
+    redact PII in its inputs (a bundle trained with --redact-pii does so anyway).
+    """
     from featureship.api import load
 
     cores, share = thread_shares(len(served), torch_threads)
@@ -96,7 +101,9 @@ def load_models(served: dict[str, ServedModel], metrics: Any = None, torch_threa
                 cores, len(served), share)
     for entry in served.values():
         started = time.perf_counter()
-        entry.model = load(entry.directory)
+        entry.model = load(entry.directory, key=key)
+        if redact_pii:
+            entry.model.redact_pii = True
         entry.manifest = entry.model.describe()
         entry.load_seconds = time.perf_counter() - started
         monitor = live_monitor(entry.name, entry.model)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from featureship.endpoints import Limits
 from featureship.errors import SettingsError
@@ -35,6 +36,10 @@ class ServerSettings:
     # Bearer keys required on /v1 routes and /metrics; empty = no authentication.
     # repr=False: settings get logged and printed, keys must never be.
     api_keys: tuple[str, ...] = field(default=(), repr=False)
+    # featureship.privacy: the key of encrypted/signed bundles (never logged: its repr hides
+    # the secret), and whether every text is PII-redacted before it reaches a model.
+    bundle_key: Any = field(default=None, repr=False)
+    redact_pii: bool = False
 
     def __post_init__(self) -> None:
         for flag, value, least in (

@@ -77,6 +77,9 @@ class FittedModel(ABC):
     # What drift is tested against; set in fit, saved and loaded with the bundle (see above).
     reference_profile: ReferenceProfile | None = None
     drift_feature_kind: ClassVar[str] = "embedding"
+    # Set by `predict --redact-pii` / `serve --redact-pii`: text inputs are PII-redacted before
+    # they reach the model (featureship.privacy.pii); text tasks honour it.
+    redact_pii: bool = False
 
     # ---- inference -------------------------------------------------------------------------
     @abstractmethod

@@ -97,10 +97,23 @@ class TextClassifier(FittedModel):
         sparse = self.tfidf.transform(texts) if self.kind in ("tfidf", "hybrid") else None
         return feat.combine(embeddings, sparse)
 
-    def probabilities(self, texts: list[str]) -> np.ndarray:
+    @property
+    def redacts(self) -> bool:
+        """Whether inputs are PII-redacted: trained with --redact-pii, or asked at predict/serve."""
+        return bool(self.redact_pii or self.settings.redact_pii)
+
+    def prepare(self, texts: list[str]) -> list[str]:
+        """Texts as the model must see them: PII-redacted when `redacts` (see featureship.privacy.pii)."""
+        if not self.redacts or not texts:
+            return texts
+        from featureship.privacy.pii import redact_texts
+
+        return redact_texts(texts)[0]
+
+    def probabilities(self, texts: list[str], prepared: bool = False) -> np.ndarray:
         if not texts:
             return np.zeros((0, len(self.classes)), dtype=np.float32)
-        x = self.features(texts)
+        x = self.features(texts if prepared else self.prepare(texts))
         logits = np.asarray(x @ self.weight.T) + self.bias  # (N, C)
         return feat.softmax(logits)
 
@@ -177,9 +190,9 @@ class TextClassifier(FittedModel):
             )
         if not keep:
             raise FeatureshipError(f"{data.name}: no row has a label the model knows; nothing to score.")
-        texts = [examples.texts[i] for i in keep]
+        texts = self.prepare([examples.texts[i] for i in keep])  # as the training texts were hashed
         truth = [examples.labels[i] for i in keep]
-        predicted = [self.classes[i] for i in self.probabilities(texts).argmax(1)]
+        predicted = [self.classes[i] for i in self.probabilities(texts, prepared=True).argmax(1)]
         metrics = classification_metrics(truth, predicted, self.classes)
         overlap = overlap_report([text_key(t) for t in texts], self.train_hashes, data.name)
         if "overlap_note" in overlap:

@@ -7,9 +7,10 @@ from typing import Literal
 from pydantic import Field
 
 from featureship.config import TaskSettings
+from featureship.privacy.settings import DPSettings, PiiSettings
 
 
-class TextClassificationSettings(TaskSettings):
+class TextClassificationSettings(TaskSettings, PiiSettings, DPSettings):
     """How to train a text classifier; every field has a CLI option of the same name."""
 
     text_column: str = Field(description="Column holding the text.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import time
 from dataclasses import dataclass
@@ -77,8 +78,16 @@ class TextClassificationTask:
         started = time.monotonic()
         if settings.resume and settings.mode == "head":
             raise SettingsError("--resume continues a fine-tuning run; --mode head has nothing to resume.")
+        private = settings.dp_epsilon is not None
+        if private and (settings.mode == "finetune" or settings.resume):
+            raise SettingsError(
+                "--dp-epsilon trains the classifier head with DP-SGD on frozen embeddings; fine-tuning "
+                "the encoder under differential privacy is not supported. Use --mode head (or auto).")
         torch.manual_seed(settings.seed)
         train_ex, valid_ex, notes, valid_desc = self._examples(data, validation, settings)
+        privacy: dict[str, Any] = {}
+        if settings.redact_pii:  # before the texts reach the encoder, a cache, TF-IDF or a hash
+            train_ex, valid_ex, privacy["pii_redaction"] = self._redact(train_ex, valid_ex, progress)
         skipped = len(data.frame) - len(train_ex.texts) - (len(valid_ex.texts) if validation is None else 0)
         for note in notes:
             progress.note(note)
@@ -94,13 +103,22 @@ class TextClassificationTask:
                       f"{len(labels)} classes; device {device.type}{' with bf16' if bf16 else ''}")
 
         encoder = TextEncoder(resolve_encoder(settings.encoder), device, bf16, settings.max_length)
-        built, candidates, embed_rate = self._frozen_candidates(encoder, train, valid, labels, settings,
-                                                                progress, run)
+        if private:
+            if settings.mode == "auto":
+                notes.append("--dp-epsilon: only the embedding head is trained (DP-SGD); the TF-IDF and "
+                             "fine-tuned candidates are left out, as their fitting is not private")
+            built, candidates, privacy_dp = self._private_head(encoder, train, valid, labels, settings,
+                                                               progress, run)
+            privacy.update(privacy_dp)
+            embed_rate = 0.0
+        else:
+            built, candidates, embed_rate = self._frozen_candidates(encoder, train, valid, labels,
+                                                                    settings, progress, run)
         training: dict[str, Any] = {}
-        if settings.mode == "finetune" or (settings.mode == "auto" and (
+        if not private and (settings.mode == "finetune" or (settings.mode == "auto" and (
             settings.resume or self._finetune_fits(len(train.texts), embed_rate, settings, progress,
                                                    encoder, train.texts)
-        )):
+        ))):
             model, training = self._finetune(built["frozen embedding"], encoder, train, valid, labels,
                                              settings, device, bf16, progress, run, fingerprint)
             t0 = time.monotonic()
@@ -124,8 +142,14 @@ class TextClassificationTask:
         metrics = classification_metrics(
             [labels[i] for i in valid.y], [labels[i] for i in best["_pred"]], labels)
         chosen.validation_metrics = metrics
-        # every text the run saw, validation included (it chose the candidate and the epoch)
-        chosen.train_hashes = row_hashes(text_key(t) for t in [*train_ex.texts, *valid_ex.texts])
+        # every text the run saw, validation included (it chose the candidate and the epoch);
+        # under DP none: exact hashes of the training texts would undo the guarantee
+        chosen.train_hashes = None if private else row_hashes(
+            text_key(t) for t in [*train_ex.texts, *valid_ex.texts])
+        if private:
+            notes.append("--dp-epsilon: no hashes of the training texts and no data fingerprint are "
+                         "stored, so `evaluate` cannot flag overlap with the training data")
+            fingerprint = ""
         chosen.report_explanations = report_examples(chosen, valid, best["_pred"], labels, progress)
         chosen.manifest = Manifest(
             task=self.name, seed=settings.seed, settings=settings.model_dump(),
@@ -138,6 +162,7 @@ class TextClassificationTask:
             candidates=[Candidate(name=c["candidate"], seconds=round(c["seconds"], 2),
                                   validation={"accuracy": c["accuracy"], "macro_f1": c["macro_f1"]})
                         for c in candidates],
+            privacy=privacy or None,
             training={**training, "seconds_total": round(time.monotonic() - started, 1),
                       "device": device.type, "bf16": bf16},
             data=DataInfo(source=str(data.path), fingerprint=fingerprint, train_rows=len(train.texts),
@@ -151,6 +176,55 @@ class TextClassificationTask:
         return chosen
 
     # ----- steps ----------------------------------------------------------------------------
+    @staticmethod
+    def _redact(train_ex: TextExamples, valid_ex: TextExamples, progress: Reporter
+                ) -> tuple[TextExamples, TextExamples, dict[str, Any]]:
+        from featureship.privacy.pii import KINDS, redact_texts
+
+        with progress.step("redacting PII", total=2) as step:
+            train_texts, counts = redact_texts(train_ex.texts)
+            step.advance()
+            valid_texts, valid_counts = redact_texts(valid_ex.texts)
+            step.advance()
+        total = {kind: counts[kind] + valid_counts[kind] for kind in KINDS}
+        found = ", ".join(f"{n} {kind}" for kind, n in total.items() if n) or "nothing"
+        progress.info(f"PII redaction: replaced {found}")
+        report = {"enabled": True, "counts": total, "placeholders": [f"<{k}>" for k in KINDS],
+                  "recogniser": "presidio-analyzer pattern recognisers (featureship.privacy.pii)",
+                  "applies_at_inference": True}
+        return (dataclasses.replace(train_ex, texts=train_texts),
+                dataclasses.replace(valid_ex, texts=valid_texts), report)
+
+    def _private_head(self, encoder: TextEncoder, train: Split, valid: Split, labels: list[str],
+                      settings: TextClassificationSettings, progress: Reporter, run: Path | None
+                      ) -> tuple[dict[str, TextClassifier], list[dict[str, Any]], dict[str, Any]]:
+        """One candidate: a linear head on frozen embeddings, trained with DP-SGD."""
+        from featureship.privacy.dp import default_delta, dp_linear_head
+
+        t0 = time.monotonic()
+        emb_train, _ = self._embed(encoder, train.texts, "train", run, settings, progress)
+        emb_valid, _ = self._embed(encoder, valid.texts, "validation", run, settings, progress)
+        delta = settings.dp_delta if settings.dp_delta is not None else default_delta(len(train.texts))
+        weight, bias, report = dp_linear_head(
+            emb_train, train.y, len(labels), settings.dp_epsilon, delta, settings.dp_max_grad_norm,
+            settings.dp_epochs, settings.dp_batch_size, settings.dp_learning_rate, settings.seed, progress)
+        probs = feat.softmax(emb_valid @ weight.T + bias)
+        progress.info(f"DP-SGD: spent ε = {report['epsilon']:.3f} (target {settings.dp_epsilon:g}), "
+                      f"δ = {delta:.2g}, noise multiplier {report['noise_multiplier']:.3f}")
+        report["covers"] = (
+            f"The classifier head's weights and bias, with respect to adding or removing any one of "
+            f"the {len(train.texts)} training texts ((ε, δ)-DP, DP-SGD, example level). The encoder is "
+            "pretrained on public data and not trained. Not covered: the validation split "
+            f"({len(valid.texts)} texts) - its metrics in the manifest and report are exact, so treat "
+            "it as non-private or pass public data as --validation; the label names (every class "
+            "seen in training is listed); the row counts; the hyperparameters, which are fixed "
+            "defaults, not tuned on the data. No TF-IDF vocabulary, no training-text hashes and no "
+            "data fingerprint are stored.")
+        model = TextClassifier(settings, labels, "embedding", weight, bias, encoder, False, None)
+        name = "frozen embedding (DP-SGD)"
+        return ({name: model}, [self._score(name, probs, valid, labels, time.monotonic() - t0)],
+                report)
+
     def _frozen_candidates(self, encoder: TextEncoder, train: Split, valid: Split, labels: list[str],
                            settings: TextClassificationSettings, progress: Reporter, run: Path | None
                            ) -> tuple[dict[str, TextClassifier], list[dict[str, Any]], float]:
