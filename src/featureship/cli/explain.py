@@ -17,12 +17,20 @@ from typing import Annotated, Any
 
 import typer
 
-from featureship.cli._common import app, console, err_console, print_json, user_errors
+from featureship.cli._common import (
+    KeyEnv,
+    app,
+    bundle_key,
+    console,
+    err_console,
+    print_json,
+    user_errors,
+)
 from featureship.cli.commands import predict
 
 
 def _explain(bundle: Path, output: Path | None = None, as_json: bool = False, overwrite: bool = False,
-             **inputs: Any) -> None:
+             key_env: str | None = None, **inputs: Any) -> None:
     from featureship.api import load
     from featureship.errors import SettingsError
     from featureship.explain.render import has_words, rich_words
@@ -32,7 +40,7 @@ def _explain(bundle: Path, output: Path | None = None, as_json: bool = False, ov
         raise SettingsError(f"--output {output}: write explanations to an .html page or a .json file.")
     if output is not None and output.exists() and not overwrite:
         raise SettingsError(f"--output {output} exists; pass --overwrite to replace it, or pick a new name.")
-    model = load(bundle)
+    model = load(bundle, key=bundle_key(key_env))
     given = {k: (v or None) if isinstance(v, list) else v for k, v in inputs.items()}
     refuse_options(model, given)
     result = model.explain_cli(**{k: v for k, v in given.items() if v is not None})
@@ -78,6 +86,7 @@ def _signature() -> inspect.Signature:
             bool, typer.Option("--json", help="Print one JSON document on stdout.")]),
         inspect.Parameter("overwrite", inspect.Parameter.KEYWORD_ONLY, default=False, annotation=Annotated[
             bool, typer.Option("--overwrite", help="Replace an existing --output file.")]),
+        inspect.Parameter("key_env", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=KeyEnv),
     ]
     params = [bundle] + [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in inputs] + extra
     return inspect.Signature(params)

@@ -7,7 +7,15 @@ from typing import Annotated
 
 import typer
 
-from featureship.cli._common import app, console, err_console, print_json, user_errors
+from featureship.cli._common import (
+    KeyEnv,
+    app,
+    bundle_key,
+    console,
+    err_console,
+    print_json,
+    user_errors,
+)
 
 
 @app.command()
@@ -18,6 +26,7 @@ def monitor(
     output: Annotated[Path | None, typer.Option("--output", help="HTML report to write (self-contained).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the verdict as one JSON object.")] = False,
     max_rows: Annotated[int, typer.Option("--max-rows", help="Rows tested (a seeded sample above it).")] = 1000,
+    key_env: KeyEnv = None,
 ) -> None:
     """Test new data against the bundle's reference profile (the same verdict the server gives).
 
@@ -32,7 +41,7 @@ def monitor(
 
     if output is not None and output.resolve() == data.resolve():
         raise SettingsError(f"--output {output} is the input file; choose another name so your data is kept.")
-    model = load(bundle)
+    model = load(bundle, key=bundle_key(key_env))
     verdict, plots = offline_verdict(model, as_frame(data), max_rows=max_rows,
                                      progress=Reporter(console=err_console, enabled=not as_json))
     if output is not None:

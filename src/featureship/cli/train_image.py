@@ -7,7 +7,13 @@ from typing import Annotated
 
 import typer
 
-from featureship.cli._common import show_training_summary, train_app, user_errors
+from featureship.cli._common import (
+    EncryptKeyEnv,
+    bundle_key,
+    show_training_summary,
+    train_app,
+    user_errors,
+)
 
 
 @train_app.command("image-classification")
@@ -30,13 +36,14 @@ def train_image_classification(
     learning_rate: Annotated[float | None, typer.Option("--learning-rate")] = None,
     time_budget_minutes: Annotated[float | None, typer.Option("--time-budget-minutes", help="auto trains what fits in it (default 10).")] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace the bundle already at --output.")] = False,
+    encrypt_key_env: EncryptKeyEnv = None,
 ) -> None:
     """Train an image classifier (photos, scans, product images) from a folder or a table."""
     from featureship.api import train
     from featureship.progress import Reporter
 
     model = train(
-        "image-classification", data=data, output=output, progress=Reporter(), overwrite=overwrite,
+        "image-classification", data=data, output=output, encrypt_key=bundle_key(encrypt_key_env, "--encrypt-key-env"), progress=Reporter(), overwrite=overwrite,
         label_column=label_column, image_column=image_column, image_size=image_size, mode=mode,
         epochs=epochs, finetune_epochs=finetune_epochs, backbone=backbone, seed=seed, resume=resume,
         skip_bad_images=skip_bad_images, flip=flip, batch_size=batch_size, learning_rate=learning_rate,

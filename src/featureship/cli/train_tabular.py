@@ -7,7 +7,14 @@ from typing import Annotated
 
 import typer
 
-from featureship.cli._common import console, show_training_summary, train_app, user_errors
+from featureship.cli._common import (
+    EncryptKeyEnv,
+    bundle_key,
+    console,
+    show_training_summary,
+    train_app,
+    user_errors,
+)
 
 
 @train_app.command("tabular")
@@ -25,6 +32,7 @@ def train_tabular(
     refit: Annotated[bool, typer.Option("--refit/--no-refit", help="Refit the chosen model on train + validation.")] = True,
     seed: Annotated[int, typer.Option("--seed", help="Random seed (recorded in the manifest).")] = 0,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace the bundle already at --output.")] = False,
+    encrypt_key_env: EncryptKeyEnv = None,
 ) -> None:
     """Predict a class or a number from a table's columns (LightGBM and a linear baseline)."""
     from featureship.api import train
@@ -33,7 +41,7 @@ def train_tabular(
 
     ignored = [c.strip() for c in ignore_columns.split(",") if c.strip()] if ignore_columns else []
     result = train(
-        "tabular", data=data, output=output, validation=validation, progress=Reporter(),
+        "tabular", data=data, output=output, encrypt_key=bundle_key(encrypt_key_env, "--encrypt-key-env"), validation=validation, progress=Reporter(),
         overwrite=overwrite, label_column=label_column, problem=problem, ignore_columns=ignored,
         model=model, class_weight=class_weight, time_budget_minutes=time_budget_minutes,
         refit=refit, seed=seed,
