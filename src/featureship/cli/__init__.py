@@ -12,7 +12,9 @@ import sys
 import typer
 
 from featureship.cli import commands as _commands  # noqa: F401  (evaluate, predict, serve, demo)
-from featureship.cli import endpoint_calls as _endpoint_calls  # noqa: F401  (recommend, similar)
+from featureship.cli import endpoint_calls as _endpoint_calls  # noqa: F401  (recommend, similar, ask)
+from featureship.cli import knowledge_base as _knowledge_base  # noqa: F401  (kb add, kb update)
+from featureship.cli import train_answer_retrieval as _train_answer_retrieval  # noqa: F401
 from featureship.cli import train_recommendation as _train_recommendation  # noqa: F401
 from featureship.cli import train_text as _train_text  # noqa: F401
 from featureship.cli._common import app, train_app

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 _REGISTRY = {
     "text-classification": "featureship.tasks.text_classification:TextClassificationTask",
     "recommendation": "featureship.tasks.recommendation:RecommendationTask",
+    "answer-retrieval": "featureship.tasks.answer_retrieval:AnswerRetrievalTask",
 }
 TASK_NAMES = tuple(_REGISTRY)
 
