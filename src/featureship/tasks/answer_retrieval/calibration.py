@@ -20,6 +20,7 @@ FUSION_WEIGHTS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5)
 # recorded as uncalibrated in the manifest.
 DEFAULT_TEMPERATURE = 0.05
 DEFAULT_THRESHOLD = 0.5
+SMOOTHING = 0.05  # target mass spread over wrong answers when fitting the temperature
 
 
 @dataclass
@@ -40,11 +41,18 @@ def probabilities(fused: np.ndarray, temperature: float) -> np.ndarray:
     return softmax(fused / temperature, axis=1)
 
 
-def fit_temperature(fused: np.ndarray, truth: np.ndarray) -> float:
-    def nll(log_t: float) -> float:
-        return float(-log_softmax(fused / np.exp(log_t), axis=1)[np.arange(len(truth)), truth].mean())
+def fit_temperature(fused: np.ndarray, truth: np.ndarray, smoothing: float = SMOOTHING) -> float:
+    # Cross-entropy against lightly smoothed targets: on a small validation set that the model
+    # gets all right, plain NLL drives T to 0 and every answer (even to an off-topic message)
+    # to confidence 1.0; smoothing keeps the scale finite.
+    n, classes = fused.shape
+    target = np.full((n, classes), smoothing / max(classes - 1, 1))
+    target[np.arange(n), truth] = 1.0 - smoothing
 
-    result = minimize_scalar(nll, bounds=(np.log(1e-3), np.log(10.0)), method="bounded")
+    def nll(log_t: float) -> float:
+        return float(-(target * log_softmax(fused / np.exp(log_t), axis=1)).sum(1).mean())
+
+    result = minimize_scalar(nll, bounds=(np.log(1e-4), np.log(1e4)), method="bounded")
     return float(np.exp(result.x))
 
 

@@ -77,6 +77,7 @@ def finetune_encoder(source: EncoderSource, kb: KnowledgeBase, questions: Questi
     torch.manual_seed(settings.seed)
     model = SentenceTransformer(source.path, device=str(device), local_files_only=True)
     model.max_seq_length = settings.max_length
+    model.model_card_data.generate_widget_examples = False  # a model card is never written
     anchors, positives = training_pairs(kb, questions, settings.seed)
     dataset = Dataset.from_dict({"anchor": anchors, "positive": positives})
     per_epoch = max(1, len(anchors) // settings.batch_size)

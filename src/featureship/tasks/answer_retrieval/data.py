@@ -73,7 +73,7 @@ def read_knowledge_base(table: Table, id_column: str, answer_column: str,
     answers = frame[answer_column]
     empty = blank_rows(answers)
     if empty:
-        raise DataError(f"{table.name}: {len(empty)} answer(s) in '{answer_column}' are empty: rows "
+        raise DataError(f"{table.name}: {len(empty)} answer(s) in '{answer_column}' are empty: "
                         f"{describe_rows(empty)}. Write the reply, or remove those rows.")
     titles: list[str | None] = [None] * len(frame)
     if title_column is not None:

@@ -285,8 +285,8 @@ class AnswerRetrievalModel(FittedModel):
         tensors = {"examples.answers": torch.from_numpy(r.examples.answers.astype(np.int64))}
         if r.encoder is not None:
             tensors["answers.embeddings"] = torch.from_numpy(np.ascontiguousarray(r.answer_embeddings))
-            tensors["examples.embeddings"] = torch.from_numpy(
-                np.ascontiguousarray(r.example_embeddings.reshape(len(r.examples.texts), -1)))
+            tensors["examples.embeddings"] = torch.from_numpy(np.ascontiguousarray(
+                r.example_embeddings, dtype=np.float32))
         if self.finetuned and r.encoder is not None:
             for name, value in r.encoder.model.state_dict().items():
                 tensors[f"encoder.{name}"] = value.detach().to("cpu", torch.float32).contiguous()

@@ -121,8 +121,9 @@ class AnswerRetrievalTask:
                                  progress)
         pool = {"bm25": ["bm25"], "frozen": ["frozen hybrid"], "finetune": ["finetuned hybrid"]
                 }.get(settings.mode, [b.name for b in built])
-        chosen = max((b for b in built if b.name in pool),
-                     key=lambda b: (b.metrics.get("accuracy", 0.0), b.metrics.get("mrr", 0.0)))
+        # ties (and zero-shot, where nothing is measured) go to the richer model, built later
+        chosen = max((b for b in built if b.name in pool), key=lambda b: (
+            b.metrics.get("accuracy", 0.0), b.metrics.get("mrr", 0.0), built.index(b)))
         progress.info(f"chose '{chosen.name}'" + (
             f" (validation top-1 {chosen.metrics['accuracy']:.4f})" if chosen.metrics else ""))
         retriever = chosen.retriever
