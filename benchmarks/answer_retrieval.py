@@ -64,6 +64,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--test-per-intent", type=int, default=20)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/answer_retrieval.json"))
+    parser.add_argument("--mode", default="auto", help="featureship's --mode (auto fine-tunes at >= 100 questions)")
+    parser.add_argument("--max-steps", type=int, default=None, help="cap on fine-tuning steps")
     args = parser.parse_args()
     kb = pd.read_csv(files("featureship") / "datasets" / "banking77_answers.csv")
     ids = kb["id"].tolist()
@@ -104,12 +106,13 @@ def main() -> None:
             probs[:, lr.classes_] = lr.predict_proba(test_emb)
             row["frozen-lr"] = {**scores_metrics(probs, truth), "train_seconds": time.perf_counter() - t0}
         # featureship: BM25 alone, then auto
-        for name, mode in (("bm25", "bm25"), ("featureship", "auto")):
+        for name, mode in (("bm25", "bm25"), ("featureship", args.mode)):
             t0 = time.perf_counter()
+            extra = {"max_steps": args.max_steps} if args.max_steps else {}
             model = featureship.train(
                 "answer-retrieval", data=kb, output=work / f"{name}-{k}", progress=silent(),
                 id_column="id", answer_column="answer", title_column="title", mode=mode,
-                seed=args.seed, **question_settings)
+                seed=args.seed, **question_settings, **extra)
             train_seconds = time.perf_counter() - t0
             texts = test["text"].tolist()
             t0 = time.perf_counter()
@@ -125,6 +128,7 @@ def main() -> None:
                          "calibrated": model.retriever.calibration.calibrated,
                          "validation": model.metrics}
         row["frozen_encoder_queries_per_second"] = frozen_qps
+        row["featureship_mode"] = args.mode
         print(json.dumps(row), flush=True)
         results.append(row)
         args.out.write_text(json.dumps(results, indent=2) + "\n")

@@ -60,15 +60,17 @@ def test_rest_answer_through_a_real_server(tmp_path: Path) -> None:
 def test_few_shot_banking77_beats_bm25_alone(tmp_path: Path) -> None:
     kb, questions, test = _banking(20, 8, 10, tmp_path)
     scores = {}
-    for mode in ("bm25", "auto"):
+    # frozen: the fused MiniLM + BM25 retriever without fine-tuning (auto would fine-tune here,
+    # minutes on 2 cores; the benchmark measures that)
+    for mode in ("bm25", "frozen"):
         model = featureship.train("answer-retrieval", data=kb, output=tmp_path / mode,
                                   questions=str(questions), mode=mode, **COLUMNS)
         predicted = [p["id"] for p in model.predict(test["text"].tolist())]
         scores[mode] = float(np.mean(np.array(predicted) == test["category"].to_numpy()))
         assert model.evaluate(test)["accuracy"] == pytest.approx(scores[mode])
     # measured: BM25 ~0.6, the fused MiniLM retriever ~0.85 on these 200 held-out messages
-    assert scores["auto"] >= scores["bm25"] + 0.1, scores
-    assert scores["auto"] >= 0.75, scores
+    assert scores["frozen"] >= scores["bm25"] + 0.1, scores
+    assert scores["frozen"] >= 0.75, scores
 
 
 @pytest.mark.slow

@@ -9,7 +9,11 @@ import pytest
 
 from featureship.data.readers import Table
 from featureship.errors import DataError, SettingsError
-from featureship.tasks.answer_retrieval.data import read_knowledge_base, read_questions, split_questions
+from featureship.tasks.answer_retrieval.data import (
+    read_knowledge_base,
+    read_questions,
+    split_questions,
+)
 
 
 def table(frame: pd.DataFrame, name: str = "kb.csv") -> Table:

@@ -98,3 +98,23 @@ def test_explanations_name_the_matched_text_and_weigh_words(frozen: Path) -> Non
     # removing the content words lowers the score more than removing "my"
     assert max(weights["card"], weights["arrived"]) > weights["my"]
     assert len(explanation["matched_attributions"]) == len(explanation["matched_text"].split())
+
+
+def test_a_finetuned_encoder_is_saved_and_reloaded(tmp_path: Path) -> None:
+    # two tiny steps: checks the library path and the bundle, not the quality (the benchmark does)
+    questions = tmp_path / "questions.csv"
+    banking_subset(4, 6).to_csv(questions, index=False)
+    model = featureship.train("answer-retrieval", data=replies(), output=tmp_path / "tuned",
+                              questions=str(questions), mode="finetune", max_steps=2, batch_size=8,
+                              **COLUMNS, **QUESTION_COLUMNS)
+    manifest = model.describe()
+    assert manifest.chosen == "finetuned hybrid" and manifest.model["encoder"]["finetuned"]
+    assert manifest.training["finetune_steps"] == 2
+    assert (tmp_path / "tuned" / "encoder" / "config.json").is_file()
+    texts = ["my card has not arrived", "what rate do you use"]
+    loaded = featureship.load(tmp_path / "tuned")
+    assert loaded.predict(texts) == model.predict(texts)
+    frozen_embedding = featureship.train(
+        "answer-retrieval", data=replies(), output=tmp_path / "plain", mode="frozen",
+        **COLUMNS).retriever.answer_embeddings
+    assert not np.allclose(loaded.retriever.answer_embeddings, frozen_embedding, atol=1e-4)

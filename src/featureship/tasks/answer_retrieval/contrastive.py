@@ -65,9 +65,14 @@ def finetune_encoder(source: EncoderSource, kb: KnowledgeBase, questions: Questi
             SentenceTransformerTrainer,
             SentenceTransformerTrainingArguments,
         )
-        from sentence_transformers.losses import MultipleNegativesRankingLoss
-        from sentence_transformers.training_args import BatchSamplers
         from transformers import TrainerCallback
+
+        try:  # sentence-transformers >= 6 moved the losses (the old path warns)
+            from sentence_transformers.sentence_transformer.losses import (
+                MultipleNegativesRankingLoss,
+            )
+        except ImportError:
+            from sentence_transformers.losses import MultipleNegativesRankingLoss
     except ImportError as exc:
         raise MissingExtraError("sentence-transformers", "retrieval", "Fine-tuning the retriever") from exc
 
@@ -100,7 +105,7 @@ def finetune_encoder(source: EncoderSource, kb: KnowledgeBase, questions: Questi
         args = SentenceTransformerTrainingArguments(
             output_dir=scratch, max_steps=steps, per_device_train_batch_size=settings.batch_size,
             learning_rate=settings.learning_rate, warmup_steps=int(0.1 * steps), seed=settings.seed,
-            batch_sampler=BatchSamplers.NO_DUPLICATES, bf16=bf16, use_cpu=device.type == "cpu",
+            batch_sampler="no_duplicates", bf16=bf16, use_cpu=device.type == "cpu",
             report_to="none", save_strategy="no", logging_steps=max(1, steps // 10),
             disable_tqdm=True, dataloader_num_workers=0,
         )

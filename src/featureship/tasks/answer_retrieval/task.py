@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from featureship.data.readers import Table
-from featureship.errors import DataError, SettingsError
+from featureship.errors import SettingsError
 from featureship.manifest import Candidate, DataInfo, Manifest
 from featureship.nn.device import pick_device, use_bf16
 from featureship.nn.encoder import TextEncoder, resolve_encoder
