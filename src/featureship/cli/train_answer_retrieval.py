@@ -27,7 +27,7 @@ def train_answer_retrieval(
     target_precision: Annotated[float | None, typer.Option("--target-precision", help="Precision wanted on answered questions (default 0.95).")] = None,
     from_bundle: Annotated[Path | None, typer.Option("--from", help="Start from this bundle: keep its encoder and calibration; re-embed only changed answers.")] = None,
     encoder: Annotated[str | None, typer.Option("--encoder", help="Local HF model folder or hub id.")] = None,
-    epochs: Annotated[int | None, typer.Option("--epochs", help="Fine-tuning epochs (default 3).")] = None,
+    epochs: Annotated[int | None, typer.Option("--epochs", help="Fine-tuning epochs (default 2).")] = None,
     max_steps: Annotated[int | None, typer.Option("--max-steps", help="Most fine-tuning steps (default 600).")] = None,
     seed: Annotated[int, typer.Option("--seed", help="Random seed (recorded in the manifest).")] = 0,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace the bundle already at --output.")] = False,
