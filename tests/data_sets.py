@@ -18,6 +18,8 @@ import pytest
 # /work/main/tests/conftest.py → /work/shared/datasets
 DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
 BANKING77 = Path(str(files("featureship") / "datasets" / "banking77.csv"))
+# Standard replies written for this project, one per banking77 intent (id, title, answer).
+BANKING77_ANSWERS = Path(str(files("featureship") / "datasets" / "banking77_answers.csv"))
 
 
 def shared_dataset(relative: str) -> Path:

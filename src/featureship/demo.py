@@ -65,3 +65,20 @@ def run_demo(output: Path, seed: int = 0) -> dict:
     console.print(f"model bundle: [bold]{output}/[/]   report: [bold]{output / 'report.html'}[/]")
     console.print(f"serve it:  featureship serve {output}")
     return test
+
+
+# Demos of other tasks, by task name: module:function, imported only when asked for.
+TASK_DEMOS = {"answer-retrieval": "featureship.demo_answers:run_answer_demo"}
+
+
+def run_task_demo(task: str, output: Path, seed: int = 0) -> dict:
+    """The demo of `task` (see TASK_DEMOS); an unknown task is refused with the known ones."""
+    from importlib import import_module
+
+    from featureship.errors import SettingsError
+
+    if task not in TASK_DEMOS:
+        known = ", ".join(["text-classification", *TASK_DEMOS])
+        raise SettingsError(f"There is no demo for '{task}'; demos: {known}.")
+    module, _, name = TASK_DEMOS[task].partition(":")
+    return getattr(import_module(module), name)(output, seed)

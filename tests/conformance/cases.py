@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from tests.data_sets import banking_subset
+from tests.data_sets import BANKING77_ANSWERS, banking_subset
 from tests.unit.image.digits import digits_frame
 from tests.unit.recommendation.conftest import FAST, synthetic_frame
 
@@ -55,6 +56,19 @@ def _breast_cancer_inputs() -> list[dict[str, Any]]:
     return [{k: float(v) for k, v in row.items()} for row in frame.to_dict("records")]
 
 
+_QUESTIONS = Path(__file__).resolve().parents[1] / "fixtures" / "answer_retrieval" / "questions.csv"
+
+
+def _answers() -> pd.DataFrame:
+    # the replies of the three intents in the questions fixture (banking_subset(3, 12))
+    frame = pd.read_csv(BANKING77_ANSWERS)
+    return frame[frame["id"].isin(["card_arrival", "card_linking", "exchange_rate"])].reset_index(drop=True)
+
+
+def _answers_held_out() -> pd.DataFrame:
+    return banking_subset(3, 5, skip=20).rename(columns={"text": "question", "category": "answer_id"})
+
+
 CASES: dict[str, Case] = {
     "text-classification": Case(
         data=lambda: banking_subset(3, 20),
@@ -93,5 +107,16 @@ CASES: dict[str, Case] = {
         bad_inputs=[digits_frame(1, skip=30)["image"][0], b"not an image"],
         bad_message="inputs[1] is not a readable image",
         cli_options={"data": digits_frame(2, skip=20, classes=3)},
+    ),
+    "answer-retrieval": Case(
+        data=_answers,
+        held_out=_answers_held_out,
+        settings={"id_column": "id", "answer_column": "answer", "title_column": "title",
+                  "questions": str(_QUESTIONS), "question_column": "question",
+                  "answer_id_column": "answer_id", "mode": "frozen"},
+        inputs=["my card has not arrived", "I lost my card", "what exchange rate do you use?"],
+        bad_inputs=["fine", 42],
+        bad_message="Inputs must be texts (customer messages); item(s) 1 are int",
+        cli_options={"text": ["where is my card?"]},
     ),
 }

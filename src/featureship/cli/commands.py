@@ -125,8 +125,12 @@ def serve(
 @user_errors
 def demo(
     output: Annotated[Path, typer.Option(help="Where the demo bundle goes (replaced if it is one).")] = Path("featureship-demo"),
+    task: Annotated[str, typer.Option("--task", help="text-classification (intents) or answer-retrieval (replies + hand-off).")] = "text-classification",
 ) -> None:
-    """Train a customer-service intent model on the bundled banking77 data, offline, and show it."""
-    from featureship.demo import run_demo
+    """Train a customer-service model on the bundled banking77 data, offline, and show it."""
+    from featureship.demo import run_demo, run_task_demo
 
-    run_demo(output)
+    if task == "text-classification":
+        run_demo(output)
+    else:
+        run_task_demo(task, output)

@@ -75,3 +75,32 @@ def similar(
 ) -> None:
     """Items most like one item ("you may also like"); JSON on stdout."""
     print_json(call_endpoint(bundle, "similar", {"item": item, "k": k}, bundle_key(key_env)))
+
+
+@app.command("ask")
+@user_errors
+def ask(
+    bundle: Annotated[Path, typer.Argument(help="Answer-retrieval bundle folder.")],
+    text: Annotated[str, typer.Argument(help="The customer's message.")],
+    k: Annotated[int, typer.Option("--k", help="How many answers.")] = 3,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the JSON answer on stdout.")] = False,
+    key_env: KeyEnv = None,
+) -> None:
+    """Find the best standard replies for a message, and say whether to hand off to a person."""
+    result = call_endpoint(bundle, "answer", {"query": text, "k": k}, bundle_key(key_env))
+    if as_json:
+        print_json(result)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    for entry in result["results"]:
+        table = Table(title=text, header_style="bold")
+        for column in ("answer id", "score", "reply"):
+            table.add_column(column, justify="right" if column == "score" else "left")
+        for answer in entry["answers"]:
+            table.add_row(answer["id"], f"{answer['score']:.3f}", answer["answer"])
+        console.print(table)
+        console.print("[bold yellow]hand off to a person[/] (not confident enough)"
+                      if entry["handoff"] else "[bold green]answer with the first reply[/]")

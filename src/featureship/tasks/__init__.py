@@ -15,6 +15,7 @@ _REGISTRY = {
     "recommendation": "featureship.tasks.recommendation:RecommendationTask",
     "tabular": "featureship.tasks.tabular:TabularTask",
     "image-classification": "featureship.tasks.image_classification:ImageClassificationTask",
+    "answer-retrieval": "featureship.tasks.answer_retrieval:AnswerRetrievalTask",
 }
 TASK_NAMES = tuple(_REGISTRY)
 

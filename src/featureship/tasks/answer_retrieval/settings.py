@@ -1,0 +1,48 @@
+"""Settings of the answer-retrieval task (serialised into the bundle manifest).
+
+How the data arrives through the one-table seam: the table given to `fit` (`--knowledge-base`,
+the `data` of `featureship.train`) is the knowledge base, one row per standard reply; labelled
+example questions are optional and named by path in `questions` (`--questions`), so a team
+with replies and no questions yet (zero-shot) trains with the knowledge base alone.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from featureship.config import TaskSettings
+
+
+class AnswerRetrievalSettings(TaskSettings):
+    """How to build an answer retriever; every field has a CLI option of the same name."""
+
+    id_column: str = Field(description="Knowledge-base column with each answer's id.")
+    answer_column: str = Field(description="Knowledge-base column with the reply text.")
+    title_column: str | None = Field(None, description="Optional short title of each answer.")
+    questions: str | None = Field(None, description="Optional table of labelled example questions.")
+    question_column: str | None = Field(None, description="Column of `questions` with the question.")
+    answer_id_column: str | None = Field(None, description="Column of `questions` naming the answer id.")
+    mode: Literal["auto", "bm25", "frozen", "finetune"] = Field(
+        "auto",
+        description="bm25: lexical only; frozen: MiniLM + BM25 fused; finetune: the encoder tuned "
+        "contrastively on the questions, fused with BM25; auto: the best on validation.",
+    )
+    target_precision: float = Field(
+        0.95, gt=0, le=1, description="Precision wanted on answered questions; the hand-off "
+        "threshold is chosen on validation to reach it with the most questions answered.")
+    from_bundle: str | None = Field(None, description="Start from this bundle: keep its encoder, "
+                                    "examples and calibration; re-embed only changed answers.")
+    encoder: str | None = Field(None, description="Local HF model folder or hub id (default MiniLM).")
+    max_length: int = Field(128, ge=8, le=512, description="Tokens per text; longer texts are cut.")
+    validation_fraction: float = Field(0.2, gt=0, lt=0.9)
+    # fine-tuning (sentence-transformers MultipleNegativesRankingLoss)
+    finetune_min_questions: int = Field(
+        100, ge=1, description="auto fine-tunes only with at least this many training questions.")
+    # 2 epochs: ~80 steps at 10 examples per answer on banking77, a few minutes on 2 cores
+    epochs: int = Field(2, ge=1, le=50)
+    max_steps: int = Field(600, ge=1, description="Most optimiser steps (bounds time on big data).")
+    batch_size: int = Field(32, ge=2, le=1024)
+    learning_rate: float = Field(5e-5, gt=0)
+    precision: Literal["auto", "bf16", "fp32"] = "auto"
