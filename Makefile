@@ -28,6 +28,14 @@ test-fast: setup
 bench: setup
 	$(PY) benchmarks/text_classification.py
 	$(PY) benchmarks/recommendation.py
+	$(PY) benchmarks/image_tabular.py
+	$(PY) benchmarks/answer_retrieval.py
+	$(PY) benchmarks/explain.py
+	$(PY) benchmarks/serving.py
+	$(PY) benchmarks/drift.py
+	$(PY) benchmarks/export.py
+	$(PY) benchmarks/pii.py
+	$(PY) benchmarks/privacy.py
 
 clean:
 	rm -rf $(VENV) featureship-demo .pytest_cache
