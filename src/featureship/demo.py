@@ -68,7 +68,9 @@ def run_demo(output: Path, seed: int = 0) -> dict:
 
 
 # Demos of other tasks, by task name: module:function, imported only when asked for.
-TASK_DEMOS = {"answer-retrieval": "featureship.demo_answers:run_answer_demo"}
+# task name → the function that demos it; `featureship demo --task` only looks names up here.
+TASK_DEMOS = {"text-classification": "featureship.demo:run_demo",
+              "answer-retrieval": "featureship.demo_answers:run_answer_demo"}
 
 
 def run_task_demo(task: str, output: Path, seed: int = 0) -> dict:
@@ -78,7 +80,7 @@ def run_task_demo(task: str, output: Path, seed: int = 0) -> dict:
     from featureship.errors import SettingsError
 
     if task not in TASK_DEMOS:
-        known = ", ".join(["text-classification", *TASK_DEMOS])
+        known = ", ".join(TASK_DEMOS)
         raise SettingsError(f"There is no demo for '{task}'; demos: {known}.")
     module, _, name = TASK_DEMOS[task].partition(":")
     return getattr(import_module(module), name)(output, seed)

@@ -125,12 +125,9 @@ def serve(
 @user_errors
 def demo(
     output: Annotated[Path, typer.Option(help="Where the demo bundle goes (replaced if it is one).")] = Path("featureship-demo"),
-    task: Annotated[str, typer.Option("--task", help="text-classification (intents) or answer-retrieval (replies + hand-off).")] = "text-classification",
+    task: Annotated[str, typer.Option("--task", help="Which task's demo (see featureship.demo.TASK_DEMOS): text-classification or answer-retrieval.")] = "text-classification",
 ) -> None:
     """Train a customer-service model on the bundled banking77 data, offline, and show it."""
-    from featureship.demo import run_demo, run_task_demo
+    from featureship.demo import run_task_demo
 
-    if task == "text-classification":
-        run_demo(output)
-    else:
-        run_task_demo(task, output)
+    run_task_demo(task, output)
