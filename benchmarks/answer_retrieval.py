@@ -66,6 +66,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("benchmarks/answer_retrieval.json"))
     parser.add_argument("--mode", default="auto", help="featureship's --mode (auto fine-tunes at >= 100 questions)")
     parser.add_argument("--max-steps", type=int, default=None, help="cap on fine-tuning steps")
+    parser.add_argument("--epochs", type=int, default=None, help="fine-tuning epochs (default: the task's)")
     args = parser.parse_args()
     kb = pd.read_csv(files("featureship") / "datasets" / "banking77_answers.csv")
     ids = kb["id"].tolist()
@@ -108,7 +109,8 @@ def main() -> None:
         # featureship: BM25 alone, then auto
         for name, mode in (("bm25", "bm25"), ("featureship", args.mode)):
             t0 = time.perf_counter()
-            extra = {"max_steps": args.max_steps} if args.max_steps else {}
+            extra = {key: value for key, value in (("max_steps", args.max_steps),
+                                                   ("epochs", args.epochs)) if value}
             model = featureship.train(
                 "answer-retrieval", data=kb, output=work / f"{name}-{k}", progress=silent(),
                 id_column="id", answer_column="answer", title_column="title", mode=mode,

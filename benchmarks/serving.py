@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/serving.py                        # naive, before, now at c=1,8,32
     .venv/bin/python benchmarks/serving.py --soak-seconds 600     # + reliability at saturation
+    .venv/bin/python benchmarks/serving.py --int8                 # + the int8 ONNX export
     .venv/bin/python benchmarks/serving.py --before-src /work/main/src   # the pre-change server
 
 What runs: a text-classification bundle (head mode: MiniLM embeddings + a linear head) is
@@ -85,6 +86,19 @@ def train_bundle(folder: Path) -> Path:
           label_column="category", mode="head", seed=0)
     print(f"trained {out} (head mode, {len(data)} banking77 rows) in "
           f"{time.perf_counter() - started:.0f} s", flush=True)
+    return out
+
+
+def export_int8(bundle: Path, folder: Path) -> Path:
+    """`featureship export --quantize int8` of the bundle, checked on banking77 rows it never saw."""
+    frame = pd.read_csv(Path(__import__("featureship").__file__).parent / "datasets" / "banking77.csv")
+    held_out = frame.drop(frame.groupby("category", sort=False).head(40).index)
+    data = folder / "held_out.csv"
+    held_out.sample(min(1500, len(held_out)), random_state=0).to_csv(data, index=False)
+    out = folder / "int8" / "intent"  # the served name stays `intent`
+    subprocess.run([sys.executable, "-m", "featureship", "export", str(bundle), "--output", str(out),
+                    "--data", str(data), "--quantize", "int8"], check=True,
+                   env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
     return out
 
 
@@ -243,6 +257,8 @@ def main() -> None:
     parser.add_argument("--before-src", type=Path, default=None,
                         help="a source tree whose `featureship serve` is measured too (e.g. main)")
     parser.add_argument("--skip-naive", action="store_true")
+    parser.add_argument("--int8", action="store_true",
+                        help="also serve the bundle's `featureship export --quantize int8`")
     parser.add_argument("--soak-seconds", type=float, default=0.0)
     parser.add_argument("--bundle", type=Path, default=None, help="reuse a trained bundle")
     parser.add_argument("--json", type=Path, default=None, help="write the results here")
@@ -259,10 +275,14 @@ def main() -> None:
         if args.before_src:
             servers.append(("before", "featureship", args.before_src))
         servers.append(("now", "featureship", None))
+        bundles = {name: bundle for name, _, _ in servers}
+        if args.int8:
+            servers.append(("int8", "featureship", None))
+            bundles["int8"] = export_int8(bundle, folder)
         processes, urls = [], {}
         try:
             for name, kind, source in servers:
-                process, url = start(kind, bundle, folder / f"{name}.log", source, flags)
+                process, url = start(kind, bundles[name], folder / f"{name}.log", source, flags)
                 processes.append(process)
                 urls[name] = url
                 print(f"{name}: {url} (pid {process.pid})", flush=True)
@@ -276,11 +296,11 @@ def main() -> None:
                 print(f"{run.server:<8} {run.concurrency:>3} {run.rps:9.1f} {run.pct(0.5):9.1f} "
                       f"{run.pct(0.99):9.1f}   {sum(run.errors.values())}")
         ratios = {}
-        for base in ("naive", "before"):
-            if base not in results:
-                continue
-            for now, then in zip(results["now"], results[base], strict=True):
-                ratios[f"now/{base} c={now.concurrency}"] = {
+        pairs = [(server, base) for base in ("naive", "before") for server in ("now", "int8")
+                 if base in results and server in results]
+        for server, base in pairs:
+            for now, then in zip(results[server], results[base], strict=True):
+                ratios[f"{server}/{base} c={now.concurrency}"] = {
                     "req_per_s": round(now.rps / then.rps, 2) if then.rps else None,
                     "p50": round(now.pct(0.5) / then.pct(0.5), 2),
                     "p99": round(now.pct(0.99) / then.pct(0.99), 2)}
