@@ -139,9 +139,9 @@ _READ_ARGS = {"num_cpus": 0}
 
 def _read(ray: Any, files: list[str], kind: str, model: Any) -> Any:
     if kind == "parquet":
-        return ray.data.read_parquet(files, ray_remote_args=_READ_ARGS)
+        return ray.data.read_parquet(files, **_READ_ARGS)
     if kind == "jsonl":
-        return ray.data.read_json(files, lines=True, ray_remote_args=_READ_ARGS)
+        return ray.data.read_json(files, lines=True, **_READ_ARGS)
     if kind == "images":
         return ray.data.from_pandas(model.batch_listing(Path(files[0])))
     # CSV as the local reader sees it: every cell a string, only empty cells missing
@@ -152,7 +152,7 @@ def _read(ray: Any, files: list[str], kind: str, model: Any) -> Any:
 
     convert = pcsv.ConvertOptions(column_types={name: pa.string() for name in header},
                                   null_values=[""], strings_can_be_null=True)
-    return ray.data.read_csv(files, convert_options=convert, ray_remote_args=_READ_ARGS)
+    return ray.data.read_csv(files, convert_options=convert, **_READ_ARGS)
 
 
 def _header(path: str) -> list[str]:

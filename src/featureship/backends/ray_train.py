@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import time
 from collections.abc import Callable
@@ -60,6 +61,8 @@ def train_data_parallel(worker: Callable[[dict[str, Any]], None], config: dict[s
             raise FeatureshipError(f"Ray Train finished without a final checkpoint (in {where}/{name}).")
         with result.checkpoint.as_directory() as folder:
             outcome = read_final(Path(folder))
+        if "FEATURESHIP_RAY_STORAGE" not in os.environ:  # scratch once the weights are read
+            shutil.rmtree(Path(where) / name, ignore_errors=True)
         info = {"backend": "ray", "workers": backend.workers, "device": "cuda" if gpus else "cpu",
                 "ray_seconds": round(time.monotonic() - started, 1)}
         return outcome, info
