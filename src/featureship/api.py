@@ -19,6 +19,7 @@ from featureship.artifacts import (
     read_manifest,
     write_bundle,
 )
+from featureship.backends import Backend, as_backend, check_backend
 from featureship.config import build_settings
 from featureship.data.readers import as_frame
 from featureship.errors import BundleError, FeatureshipError, SettingsError
@@ -39,6 +40,10 @@ def train(
     progress: Reporter | None = None,
     overwrite: bool = False,
     encrypt_key: BundleKey | str | bytes | None = None,
+    backend: str | Backend = "local",
+    ray_address: str | None = None,
+    workers: int | None = None,
+    track: str | None = None,
     **settings: Any,
 ) -> FittedModel:
     """Train a model for `task` on `data`, write the bundle to `output`, and return it loaded.
@@ -52,8 +57,15 @@ def train(
     every file of the bundle is AES-GCM encrypted and the manifest authenticated; nothing is
     cached next to it (no plaintext embeddings or checkpoints in OUTPUT.run), so `resume` is
     refused. Load it with ``load(output, key=...)``.
+
+    ``backend="ray"`` trains where the task scales (see `featureship.backends`) on `workers`
+    Ray Train workers of the cluster at `ray_address` (default: $RAY_ADDRESS, else a local
+    one); the bundle is written here, by this process, exactly as locally. ``track=URI`` (an
+    MLflow tracking URI: a folder, ``sqlite:///runs.db``, a server) logs the run there; the
+    returned model's `tracking_run_id` names it.
     """
     impl = get_task(task)
+    chosen = as_backend(backend, ray_address, workers)
     output = Path(output)
     key = as_key(encrypt_key)
     if key is not None:
@@ -62,18 +74,44 @@ def train(
     if key is not None and getattr(parsed, "resume", False):
         raise SettingsError("--resume reads checkpoints kept next to the bundle; an encrypted run keeps "
                             "none (they would be plaintext). Drop --resume or --encrypt-key-env.")
+    check_backend(impl, parsed, chosen)
     check_output_folder(output, overwrite)
-    with output_lock(output):
-        reporter = progress or silent()
-        # A task may read its own kind of data (a folder of images); tables are the default.
-        read = getattr(impl, "read_data", as_frame)
-        train_table = read(data)
-        valid_table = read(validation) if validation is not None else None
-        # encrypted: no run folder for caches or checkpoints, which would hold plaintext
-        fitted = impl.fit(train_table, parsed, reporter, validation=valid_table,
-                          output=None if key is not None else output)
-        save(fitted, output, overwrite=overwrite, key=key)
-    return load(output, key=key)
+    reporter = progress or silent()
+    run = None
+    if track is not None:
+        from featureship.tracking import TrackedRun
+
+        run = TrackedRun(track, task, parsed.model_dump(mode="json"), {"featureship.backend": chosen.kind})
+        run.attach(reporter)
+    try:
+        with output_lock(output):
+            _fit_and_save(impl, parsed, data, validation, output, reporter, overwrite, key, chosen)
+        model = load(output, key=key)
+    except BaseException as exc:
+        if run is not None:
+            run.fail(f"{type(exc).__name__}: {exc}")
+        raise
+    finally:
+        if run is not None:
+            reporter.metric_listeners.remove(run.log_epoch)
+    if run is not None:
+        run.finish(model)
+        model.tracking_run_id = run.run_id
+    return model
+
+
+def _fit_and_save(impl: Any, parsed: Any, data: DataSource, validation: DataSource | None, output: Path,
+                  reporter: Reporter, overwrite: bool, key: BundleKey | None, backend: Backend) -> None:
+    # A task may read its own kind of data (a folder of images); tables are the default.
+    read = getattr(impl, "read_data", as_frame)
+    train_table = read(data)
+    valid_table = read(validation) if validation is not None else None
+    # only tasks that scale take a backend (check_backend refused the others)
+    extra = {"backend": backend} if backend.is_ray else {}
+    # encrypted: no run folder for caches or checkpoints, which would hold plaintext
+    fitted = impl.fit(train_table, parsed, reporter, validation=valid_table,
+                      output=None if key is not None else output, **extra)
+    save(fitted, output, overwrite=overwrite, key=key)
 
 
 def save(model: FittedModel, output: str | Path, overwrite: bool = False,

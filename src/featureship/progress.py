@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from rich.console import Console
 from rich.progress import (
@@ -42,6 +43,8 @@ class Reporter:
         self.console = console or Console(stderr=True)
         self.enabled = enabled
         self.notes: list[str] = []
+        # Who else hears about per-epoch metrics (an MLflow run, featureship.tracking).
+        self.metric_listeners: list[Callable[[dict[str, Any], int], None]] = []
 
     @contextmanager
     def step(self, description: str, total: float | None = None) -> Iterator[Step]:
@@ -59,6 +62,11 @@ class Reporter:
         log.info(message)
         if self.enabled:
             self.console.print(f"[yellow]note:[/] {message}")
+
+    def metrics(self, row: dict[str, Any], step: int) -> None:
+        """Numbers of one training step (an epoch's losses and validation scores)."""
+        for listener in self.metric_listeners:
+            listener(row, step)
 
     def info(self, message: str) -> None:
         log.info(message)

@@ -39,6 +39,24 @@ RedactPii = Annotated[bool, typer.Option(
     "--redact-pii", help="Replace e-mails, phones, cards, IBANs, IPs, credential URLs and national "
     "ids with <TYPE> placeholders before text reaches the model.")]
 
+# Where `train` and `predict` run, and where `train` is tracked (featureship.backends, .tracking).
+BackendOpt = Annotated[str, typer.Option(
+    "--backend", help="local (this process) or ray: data-parallel training / Ray Data batch "
+    "prediction on a Ray cluster (`pip install 'featureship\\[ray]'`).")]
+RayAddress = Annotated[str | None, typer.Option(
+    "--ray-address", help="Ray cluster to join (e.g. ray://head:10001 or auto); default $RAY_ADDRESS, "
+    "else a local cluster is started.")]
+Workers = Annotated[int | None, typer.Option(
+    "--workers", help="--backend ray: training workers or prediction actors (default 2).")]
+Track = Annotated[str | None, typer.Option(
+    "--track", help="MLflow tracking URI (a folder, sqlite:///runs.db, a server): log settings, "
+    "per-epoch and final metrics, report and bundle (`pip install 'featureship\\[track]'`).")]
+
+
+def scale_options(backend: str, ray_address: str | None, workers: int | None, track: str | None) -> dict[str, Any]:
+    """The keyword arguments of `featureship.train` for the shared backend/tracking options."""
+    return {"backend": backend, "ray_address": ray_address, "workers": workers, "track": track}
+
 
 def bundle_key(key_env: str | None, flag: str = "--key-env") -> Any:
     """The BundleKey named by a --key-env/--encrypt-key-env option (None when not given)."""
@@ -100,6 +118,8 @@ def show_training_summary(model: FittedModel) -> None:
     table.caption = f"metrics on: {manifest.metrics_on}"
     console.print(table.to_rich())
     console.print(f"bundle: [bold]{model.path}[/]  report: {model.path / 'report.html'}")
+    if model.tracking_run_id is not None:
+        console.print(f"MLflow run id: [bold]{model.tracking_run_id}[/]")
     if manifest.protection:
         console.print(f"encrypted under the key in ${manifest.protection.get('key_env')}; load it "
                       f"with --key-env {manifest.protection.get('key_env')}")

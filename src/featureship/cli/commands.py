@@ -9,8 +9,11 @@ from typing import Annotated, Any
 import typer
 
 from featureship.cli._common import (
+    BackendOpt,
     KeyEnv,
+    RayAddress,
     RedactPii,
+    Workers,
     app,
     bundle_key,
     console,
@@ -57,11 +60,32 @@ def predict(
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing --output file.")] = False,
     key_env: KeyEnv = None,
     redact_pii: RedactPii = False,
+    backend: BackendOpt = "local",
+    ray_address: RayAddress = None,
+    workers: Workers = None,
 ) -> None:
-    """Predict with a trained model: a table to a CSV (every input column kept), or JSON."""
+    """Predict with a trained model: a table to a CSV (every input column kept), or JSON.
+
+    With --backend ray, --data (a file, a folder of files, or of images) is streamed through
+    Ray Data and --output is a new folder of Parquet shards (input columns + row_id).
+    """
     from featureship.api import load
+    from featureship.backends import as_backend
     from featureship.errors import SettingsError
     from featureship.tasks.base import refuse_options
+
+    chosen = as_backend(backend, ray_address, workers)
+    if chosen.is_ray:
+        from featureship.backends.ray_predict import predict_on_ray
+        from featureship.progress import Reporter
+
+        if data is None or output is None or text or users or k is not None:
+            raise SettingsError("--backend ray scores files: give --data (a file or folder) and --output "
+                                "(a new folder for Parquet shards); --text, --users and --k run locally.")
+        if overwrite:
+            raise SettingsError("--backend ray never replaces an --output folder; remove it or pick a new name.")
+        predict_on_ray(bundle, data, output, chosen, Reporter(), key=bundle_key(key_env), redact_pii=redact_pii)
+        return
 
     model = load(bundle, key=bundle_key(key_env))
     if redact_pii:  # a bundle trained with --redact-pii redacts anyway (its manifest says so)

@@ -9,8 +9,13 @@ from typing import Annotated
 import typer
 
 from featureship.cli._common import (
+    BackendOpt,
     EncryptKeyEnv,
+    RayAddress,
+    Track,
+    Workers,
     bundle_key,
+    scale_options,
     show_training_summary,
     train_app,
     user_errors,
@@ -38,6 +43,10 @@ def train_answer_retrieval(
     seed: Annotated[int, typer.Option("--seed", help="Random seed (recorded in the manifest).")] = 0,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace the bundle already at --output.")] = False,
     encrypt_key_env: EncryptKeyEnv = None,
+    backend: BackendOpt = "local",
+    ray_address: RayAddress = None,
+    workers: Workers = None,
+    track: Track = None,
 ) -> None:
     """Train an assistant that finds the standard reply for a customer's message, or hands off."""
     from featureship.api import train
@@ -52,5 +61,6 @@ def train_answer_retrieval(
         question_column=question_column, answer_id_column=answer_id_column, mode=mode,
         target_precision=target_precision, from_bundle=str(from_bundle) if from_bundle else None,
         encoder=encoder, epochs=epochs, max_steps=max_steps, seed=seed,
+        **scale_options(backend, ray_address, workers, track),
     )
     show_training_summary(model)

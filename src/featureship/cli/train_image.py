@@ -8,8 +8,13 @@ from typing import Annotated
 import typer
 
 from featureship.cli._common import (
+    BackendOpt,
     EncryptKeyEnv,
+    RayAddress,
+    Track,
+    Workers,
     bundle_key,
+    scale_options,
     show_training_summary,
     train_app,
     user_errors,
@@ -37,6 +42,10 @@ def train_image_classification(
     time_budget_minutes: Annotated[float | None, typer.Option("--time-budget-minutes", help="auto trains what fits in it (default 10).")] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace the bundle already at --output.")] = False,
     encrypt_key_env: EncryptKeyEnv = None,
+    backend: BackendOpt = "local",
+    ray_address: RayAddress = None,
+    workers: Workers = None,
+    track: Track = None,
 ) -> None:
     """Train an image classifier (photos, scans, product images) from a folder or a table."""
     from featureship.api import train
@@ -48,5 +57,6 @@ def train_image_classification(
         epochs=epochs, finetune_epochs=finetune_epochs, backbone=backbone, seed=seed, resume=resume,
         skip_bad_images=skip_bad_images, flip=flip, batch_size=batch_size, learning_rate=learning_rate,
         time_budget_minutes=time_budget_minutes,
+        **scale_options(backend, ray_address, workers, track),
     )
     show_training_summary(model)

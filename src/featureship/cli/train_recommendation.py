@@ -8,9 +8,14 @@ from typing import Annotated
 import typer
 
 from featureship.cli._common import (
+    BackendOpt,
     EncryptKeyEnv,
+    RayAddress,
+    Track,
+    Workers,
     bundle_key,
     console,
+    scale_options,
     show_training_summary,
     train_app,
     user_errors,
@@ -36,6 +41,10 @@ def train_recommendation(
     seed: Annotated[int, typer.Option("--seed", help="Random seed (recorded in the manifest).")] = 0,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace the bundle already at --output.")] = False,
     encrypt_key_env: EncryptKeyEnv = None,
+    backend: BackendOpt = "local",
+    ray_address: RayAddress = None,
+    workers: Workers = None,
+    track: Track = None,
 ) -> None:
     """Train a recommender on who-interacted-with-what; picks the best model on validation."""
     from featureship.api import train
@@ -48,6 +57,7 @@ def train_recommendation(
         rating_column=rating_column, model=model, items=str(items) if items else None,
         item_id_column=item_id_column, item_title_column=item_title_column, refit=refit,
         epochs=epochs, time_budget_s=time_budget, seed=seed,
+        **scale_options(backend, ray_address, workers, track),
     )
     show_training_summary(result)
     if "rating_rmse" in result.metrics:

@@ -8,9 +8,14 @@ from typing import Annotated
 import typer
 
 from featureship.cli._common import (
+    BackendOpt,
     EncryptKeyEnv,
+    RayAddress,
+    Track,
+    Workers,
     bundle_key,
     console,
+    scale_options,
     show_training_summary,
     train_app,
     user_errors,
@@ -33,6 +38,10 @@ def train_tabular(
     seed: Annotated[int, typer.Option("--seed", help="Random seed (recorded in the manifest).")] = 0,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace the bundle already at --output.")] = False,
     encrypt_key_env: EncryptKeyEnv = None,
+    backend: BackendOpt = "local",
+    ray_address: RayAddress = None,
+    workers: Workers = None,
+    track: Track = None,
 ) -> None:
     """Predict a class or a number from a table's columns (LightGBM and a linear baseline)."""
     from featureship.api import train
@@ -45,6 +54,7 @@ def train_tabular(
         overwrite=overwrite, label_column=label_column, problem=problem, ignore_columns=ignored,
         model=model, class_weight=class_weight, time_budget_minutes=time_budget_minutes,
         refit=refit, seed=seed,
+        **scale_options(backend, ray_address, workers, track),
     )
     schema = result.describe().input_schema
     rows = [[c["name"], c["kind"], f"{c['missing_share']:.1%}"] for c in schema["columns"]]

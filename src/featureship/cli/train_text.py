@@ -8,9 +8,14 @@ from typing import Annotated
 import typer
 
 from featureship.cli._common import (
+    BackendOpt,
     EncryptKeyEnv,
+    RayAddress,
     RedactPii,
+    Track,
+    Workers,
     bundle_key,
+    scale_options,
     show_training_summary,
     train_app,
     user_errors,
@@ -40,6 +45,10 @@ def train_text_classification(
     redact_pii: RedactPii = False,
     dp_epsilon: Annotated[float | None, typer.Option("--dp-epsilon", help="Train the head with DP-SGD (Opacus) to this ε (needs --mode head or auto).")] = None,
     dp_delta: Annotated[float | None, typer.Option("--dp-delta", help="DP δ (default: min(1e-5, 1/(10·n))).")] = None,
+    backend: BackendOpt = "local",
+    ray_address: RayAddress = None,
+    workers: Workers = None,
+    track: Track = None,
 ) -> None:
     """Train a text classifier (intents, sentiment, topics) on a pretrained transformer."""
     from featureship.api import train
@@ -53,5 +62,6 @@ def train_text_classification(
         text_column=text_column, label_column=label_column, mode=mode, encoder=encoder,
         epochs=epochs, seed=seed, resume=resume, batch_size=batch_size, learning_rate=learning_rate,
         max_length=max_length, time_budget_minutes=time_budget_minutes, precision=precision,
+        **scale_options(backend, ray_address, workers, track),
     )
     show_training_summary(model)

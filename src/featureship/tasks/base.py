@@ -69,6 +69,10 @@ class FittedModel(ABC):
     task: ClassVar[str]
     # Which `featureship predict` options this model takes (keys of PREDICT_FLAGS).
     predict_inputs: ClassVar[frozenset[str]] = frozenset({"data"})
+    # What `predict --backend ray` (Ray Data) streams into `predict_frame`: "table" (CSV,
+    # Parquet, JSONL files), "images" (tables, or a folder listed by `batch_listing`), or
+    # None: the model does not batch-predict from files.
+    batch_input: ClassVar[str | None] = None
     # (split, metric) pairs shown for each candidate, e.g. ("validation", "macro_f1").
     candidate_columns: ClassVar[tuple[tuple[str, str], ...]] = ()
 
@@ -80,6 +84,8 @@ class FittedModel(ABC):
     # Set by `predict --redact-pii` / `serve --redact-pii`: text inputs are PII-redacted before
     # they reach the model (featureship.privacy.pii); text tasks honour it.
     redact_pii: bool = False
+    # The MLflow run `train(..., track=URI)` logged this model in (featureship.tracking).
+    tracking_run_id: str | None = None
 
     # ---- inference -------------------------------------------------------------------------
     @abstractmethod
@@ -92,6 +98,22 @@ class FittedModel(ABC):
 
         Only the options in `predict_inputs` are passed (the CLI refuses the others).
         """
+
+    def predict_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """One batch of input rows → every input column plus the prediction columns, in order.
+
+        What a Ray Data actor calls; the same as `predict --data` on a file of those rows.
+        """
+        if self.batch_input is None:
+            raise SettingsError(f"{self.name}: {self.task} models do not predict from tables.")
+        result = self.predict_cli(data=frame)
+        if not isinstance(result, pd.DataFrame):  # pragma: no cover - a task broke the contract
+            raise TypeError(f"{type(self).__name__}.predict_cli(data=frame) must return a DataFrame")
+        return result
+
+    def batch_listing(self, folder: Path) -> pd.DataFrame:
+        """The rows `predict_frame` takes for a folder input (image models: one per image file)."""
+        raise SettingsError(f"{self.name}: {self.task} models read tables, not a folder of files.")
 
     def explain_cli(self, **options: Any) -> pd.DataFrame | list[dict[str, Any]]:
         """`featureship explain`: the same options as `predict_cli`; JSON records or a frame.

@@ -32,6 +32,12 @@ class LoopSettings:
     checkpoint_dir: Path | None = None
     resume: bool = False
     fingerprint: str = ""  # data + settings identity; a resumed run must match it
+    # Where `resume` reads the checkpoint (default: checkpoint_dir). A data-parallel worker
+    # resumes from the copy Ray Train hands it but, unless it is rank 0, writes none.
+    resume_from: Path | None = None
+    # Called after every epoch with the epoch's row and the folder just checkpointed (None
+    # when none was written): Ray Train reports checkpoints through it.
+    on_epoch: Callable[[dict[str, float], Path | None], None] | None = None
 
 
 @dataclass
@@ -99,6 +105,7 @@ def fit_loop(
         score = metrics[settings.monitor]
         progress.info(f"epoch {epoch + 1}: train loss {loss:.4f}, validation "
                       + ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
+        progress.metrics(row, step=epoch + 1)
         if score > best_score:
             best_score, best_epoch, best_metrics = score, epoch, dict(metrics)
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
@@ -110,6 +117,8 @@ def fit_loop(
                     "best_metrics": best_metrics, "history": history,
                     "fingerprint": settings.fingerprint, "stopped": stopped if early else None}
             _save_checkpoint(settings.checkpoint_dir, model, optimizer, scheduler, meta, best_state)
+        if settings.on_epoch is not None:
+            settings.on_epoch(row, settings.checkpoint_dir)
         if early:
             break
         elapsed = time.monotonic() - started
@@ -121,7 +130,7 @@ def fit_loop(
 
 
 def _resume(settings: LoopSettings, model: torch.nn.Module, optimizer: Any, scheduler: Any) -> tuple:
-    folder = settings.checkpoint_dir
+    folder = settings.resume_from or settings.checkpoint_dir
     if folder is None or not _checkpoint_paths(folder)[1].is_file():
         raise FeatureshipError(
             f"--resume: no checkpoint found in {folder}. Start the run without --resume."

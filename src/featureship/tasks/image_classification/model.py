@@ -49,6 +49,7 @@ class ImageClassifier(FittedModel):
 
     task: ClassVar[str] = "image-classification"
     predict_inputs: ClassVar[frozenset[str]] = frozenset({"data"})
+    batch_input: ClassVar[str | None] = "images"
     candidate_columns: ClassVar[tuple[tuple[str, str], ...]] = (
         ("validation", "accuracy"), ("validation", "macro_f1"))
 
@@ -135,6 +136,12 @@ class ImageClassifier(FittedModel):
             out.attrs["notes"] = [f"{len(decoded.skipped)} image(s) could not be read and have no "
                                   f"prediction: " + "; ".join(f"{n}: {w}" for n, w in decoded.skipped[:10])]
         return out
+
+    def batch_listing(self, folder: Path) -> pd.DataFrame:
+        """A folder (read recursively) as the rows `predict_frame` takes: absolute image paths
+        in the model's image column; images are decoded batch by batch, where they are scored."""
+        frame = image_table(folder, labelled=False).frame
+        return frame.rename(columns={"path": self.settings.image_column})
 
     def evaluate(self, data: DataSource) -> dict[str, Any]:
         """Accuracy, macro-F1, per class and confusion on labelled held-out images."""

@@ -56,6 +56,7 @@ class TabularModel(FittedModel):
 
     task: ClassVar[str] = "tabular"
     predict_inputs: ClassVar[frozenset[str]] = frozenset({"data"})
+    batch_input: ClassVar[str | None] = "table"
     candidate_columns: ClassVar[tuple[tuple[str, str], ...]] = (
         ("validation", "accuracy"), ("validation", "macro_f1"), ("validation", "rmse"),
         ("validation", "r2"))

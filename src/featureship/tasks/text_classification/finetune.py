@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from featureship.backends.data_parallel import Shard
 from featureship.evaluation.classification import classification_metrics
 from featureship.nn.device import autocast
 from featureship.nn.encoder import mean_pool
@@ -119,8 +121,16 @@ def finetune(
     progress: Reporter,
     checkpoint_dir: Path | None,
     data_fingerprint: str,
+    shard: Shard = Shard(),
+    resume_from: Path | None = None,
+    on_epoch=None,
 ) -> LoopResult:
-    """Train `model` in place; returns the loop result with the best epoch's weights."""
+    """Train `model` in place; returns the loop result with the best epoch's weights.
+
+    With a `shard` of a world of N (a Ray Train worker, featureship.backends), the process
+    trains on its part of every batch under DDP: the same batches, steps and schedule as one
+    process, gradients averaged by all-reduce; validation is split and gathered.
+    """
     from transformers import get_linear_schedule_with_warmup
 
     torch.manual_seed(settings.seed)
@@ -133,38 +143,98 @@ def finetune(
     optimizer = torch.optim.AdamW(_param_groups(model, settings))
     total = steps_per_epoch * settings.epochs
     scheduler = get_linear_schedule_with_warmup(optimizer, int(0.06 * total), total)
-    loss_fn = nn.CrossEntropyLoss(label_smoothing=settings.label_smoothing)
-    targets = torch.as_tensor(train_y, dtype=torch.long)
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=settings.label_smoothing, reduction="sum")
+    targets = torch.tensor(train_y, dtype=torch.long)  # a copy: arrays from Ray's store are read-only
+    forward: nn.Module = model
+    if shard.world > 1:  # gradients all-reduced across the workers (gloo on CPU, nccl on GPU)
+        # find_unused_parameters: HF encoders carry parts mean pooling never uses (BERT's pooler)
+        forward = nn.parallel.DistributedDataParallel(
+            model, device_ids=[device.index] if device.type == "cuda" else None, find_unused_parameters=True)
 
     def train_epoch(epoch: int, step: Step) -> float:
         generator = torch.Generator().manual_seed(settings.seed * 1009 + epoch)
         total_loss, seen = 0.0, 0
         for index in bucketed_batches(lengths, settings.batch_size, generator):
-            ids, mask = train_tok.batch(index, pad_id, device)
+            part, weight = shard.part(index)
+            ids, mask = train_tok.batch(part, pad_id, device)
             with autocast(device, bf16):
-                logits = model(ids, mask)
-            loss = loss_fn(logits.float(), targets[index].to(device))
+                logits = forward(ids, mask)
+            summed = loss_fn(logits.float(), targets[part].to(device))
+            loss = summed * weight  # the mean over the whole batch once DDP averages the ranks
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
             scheduler.step()
-            total_loss += loss.item() * len(index)
-            seen += len(index)
+            total_loss += summed.item() if weight else 0.0
+            seen += len(part) if weight else 0
             step.advance(1)
+        total_loss, seen = shard.total(total_loss, seen)
         return total_loss / seen
 
     def validate() -> dict[str, float]:
-        predicted = predict_logits(model, valid_tok, pad_id, device, bf16).argmax(1)
+        rows = shard.rows(len(valid_tok.ids))
+        mine = predict_logits(model, Tokenised([valid_tok.ids[i] for i in rows]), pad_id, device, bf16).argmax(1)
+        predicted = np.zeros(len(valid_tok.ids), dtype=np.int64)
+        for their_rows, their_pred in shard.gather((rows, mine.tolist())):
+            predicted[their_rows] = their_pred
         metrics = classification_metrics([labels[i] for i in valid_y], [labels[i] for i in predicted], labels)
         return {"accuracy": metrics["accuracy"], "macro_f1": metrics["macro_f1"]}
 
     loop = LoopSettings(
         epochs=settings.epochs, monitor="macro_f1", patience=settings.patience,
         time_budget_s=settings.time_budget_minutes * 60, checkpoint_dir=checkpoint_dir,
-        resume=settings.resume, fingerprint=fingerprint(data_fingerprint, settings),
+        resume=settings.resume or resume_from is not None, resume_from=resume_from,
+        fingerprint=fingerprint(data_fingerprint, settings), on_epoch=on_epoch,
     )
     result = fit_loop(model, optimizer, scheduler, train_epoch, validate, loop, progress, steps_per_epoch)
     model.load_state_dict(result.best_state)
     model.eval()
     return result
+
+
+def ray_worker(config: dict) -> None:
+    """One Ray Train worker of data-parallel fine-tuning (the driver is `finetune_on_ray`)."""
+    import ray
+    import ray.train
+
+    from featureship.backends.data_parallel import WorkerCheckpoints
+    from featureship.progress import silent
+
+    context = ray.train.get_context()
+    shard = Shard(context.get_world_rank(), context.get_world_size())
+    torch.set_num_threads(config["threads"])
+    data = ray.get(config["payload"])
+    from ray.train.torch import get_device
+
+    device = get_device() if config["use_gpu"] else torch.device("cpu")
+    checkpoints = WorkerCheckpoints(shard)
+    try:
+        result = finetune(data["net"], data["tokenizer"], data["train_texts"], data["train_y"],
+                          data["valid_texts"], data["valid_y"], data["labels"], data["settings"],
+                          device, config["bf16"], silent(), checkpoints.checkpoint_dir,
+                          data["fingerprint"], shard=shard, resume_from=checkpoints.resume_from,
+                          on_epoch=checkpoints.on_epoch)
+        checkpoints.report_final(result)
+    finally:
+        checkpoints.close()
+
+
+def finetune_on_ray(model: EncoderClassifier, tokenizer, train_texts: list[str], train_y: np.ndarray,
+                    valid_texts: list[str], valid_y: np.ndarray, labels: list[str],
+                    settings: TextClassificationSettings, bf16: bool, progress: Reporter,
+                    storage: Path | None, data_fingerprint: str, backend) -> tuple[LoopResult, dict]:
+    """`finetune` on `backend.workers` Ray Train workers; `model` gets the best weights."""
+    from featureship.backends.ray_train import train_data_parallel
+
+    payload = {"net": model, "tokenizer": tokenizer, "train_texts": train_texts, "train_y": train_y,
+               "valid_texts": valid_texts, "valid_y": valid_y, "labels": labels,
+               "settings": settings, "fingerprint": data_fingerprint}
+    result, info = train_data_parallel(
+        ray_worker, {"threads": 1, "bf16": bf16}, payload, backend, storage,
+        f"finetune-{time.strftime('%Y%m%d-%H%M%S')}-{fingerprint(data_fingerprint, settings)[:8]}", progress)
+    for row in result.history:  # the driver's listeners (an MLflow run) hear every epoch
+        progress.metrics(row, step=int(row["epoch"]))
+    model.load_state_dict(result.best_state)
+    model.eval()
+    return result, info

@@ -59,6 +59,7 @@ class TextClassifier(FittedModel):
 
     task: ClassVar[str] = "text-classification"
     predict_inputs: ClassVar[frozenset[str]] = frozenset({"data", "text"})
+    batch_input: ClassVar[str | None] = "table"
     candidate_columns: ClassVar[tuple[tuple[str, str], ...]] = (
         ("validation", "accuracy"), ("validation", "macro_f1"))
 

@@ -14,6 +14,7 @@ import torch
 from safetensors.numpy import load_file, save_file
 
 from featureship.artifacts import run_folder
+from featureship.backends import LOCAL, Backend, Scaling
 from featureship.data.readers import Table
 from featureship.data.splits import stratified_split
 from featureship.errors import DataError, SettingsError
@@ -72,10 +73,18 @@ class TextClassificationTask:
     name: ClassVar[str] = "text-classification"
     settings_class: ClassVar[type] = TextClassificationSettings
     model_class: ClassVar[type] = TextClassifier
+    # --backend ray: the encoder is fine-tuned data-parallel (Ray Train, DDP); the frozen
+    # candidates are computed on the driver as locally.
+    scaling: ClassVar[Scaling] = Scaling("data-parallel fine-tuning with Ray Train (DDP)",
+                                         "mode", ("finetune", "auto"))
 
     def fit(self, data: Table, settings: TextClassificationSettings, progress: Reporter,
-            validation: Table | None = None, output: Path | None = None) -> TextClassifier:
+            validation: Table | None = None, output: Path | None = None,
+            backend: Backend = LOCAL) -> TextClassifier:
         started = time.monotonic()
+        if backend.is_ray and settings.resume:
+            raise SettingsError("--resume with --backend ray: Ray Train resumes restarted workers from "
+                                "their last checkpoint itself; run again without --resume.")
         if settings.resume and settings.mode == "head":
             raise SettingsError("--resume continues a fine-tuning run; --mode head has nothing to resume.")
         private = settings.dp_epsilon is not None
@@ -120,7 +129,7 @@ class TextClassificationTask:
                                                    encoder, train.texts)
         ))):
             model, training = self._finetune(built["frozen embedding"], encoder, train, valid, labels,
-                                             settings, device, bf16, progress, run, fingerprint)
+                                             settings, device, bf16, progress, run, fingerprint, backend)
             t0 = time.monotonic()
             tuned_logits = model.encoder.embed(valid.texts, settings.batch_size) @ model.weight.T + model.bias
             candidates.append(self._score("finetuned encoder", feat.softmax(tuned_logits), valid, labels,
@@ -368,26 +377,36 @@ class TextClassificationTask:
 
     def _finetune(self, probe: TextClassifier, encoder: TextEncoder, train: Split, valid: Split,
                   labels: list[str], settings: TextClassificationSettings, device: torch.device,
-                  bf16: bool, progress: Reporter, run: Path | None, fingerprint: str
-                  ) -> tuple[TextClassifier, dict[str, Any]]:
+                  bf16: bool, progress: Reporter, run: Path | None, fingerprint: str,
+                  backend: Backend = LOCAL) -> tuple[TextClassifier, dict[str, Any]]:
         import copy
 
-        from featureship.tasks.text_classification.finetune import EncoderClassifier, finetune
+        from featureship.tasks.text_classification.finetune import (
+            EncoderClassifier,
+            finetune,
+            finetune_on_ray,
+        )
 
         t0 = time.monotonic()
         net = EncoderClassifier(copy.deepcopy(encoder.model), len(labels))
         with torch.no_grad():  # LP-FT: start from the linear probe, not a random head
             net.head.weight.copy_(torch.from_numpy(probe.weight))
             net.head.bias.copy_(torch.from_numpy(np.maximum(probe.bias, -50.0)))
-        result = finetune(net, encoder.tokenizer, train.texts, train.y, valid.texts, valid.y, labels,
-                          settings, device, bf16, progress,
-                          run / "checkpoints" if run is not None else None, fingerprint)
+        scale: dict[str, Any] = {}
+        if backend.is_ray:
+            result, scale = finetune_on_ray(net, encoder.tokenizer, train.texts, train.y, valid.texts,
+                                            valid.y, labels, settings, bf16, progress,
+                                            run / "ray" if run is not None else None, fingerprint, backend)
+        else:
+            result = finetune(net, encoder.tokenizer, train.texts, train.y, valid.texts, valid.y, labels,
+                              settings, device, bf16, progress,
+                              run / "checkpoints" if run is not None else None, fingerprint)
         tuned = TextEncoder(encoder.source, device, bf16, settings.max_length,
                             parts=(encoder.tokenizer, net.encoder))
         model = TextClassifier(settings, labels, "embedding",
                                net.head.weight.detach().float().cpu().numpy(),
                                net.head.bias.detach().float().cpu().numpy(), tuned, True, None)
         info = {"history": result.history, "best_epoch": result.best_epoch + 1, "stopped": result.stopped,
-                "resumed_from_epoch": result.resumed_from, "seconds": time.monotonic() - t0}
+                "resumed_from_epoch": result.resumed_from, "seconds": time.monotonic() - t0, **scale}
         progress.info(f"fine-tuning: {result.stopped}; best epoch {result.best_epoch + 1}")
         return model, info

@@ -1,0 +1,73 @@
+"""The backend seam without a cluster: sharding arithmetic, refusals, option checks."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from featureship.backends import Backend, as_backend, check_backend
+from featureship.backends.data_parallel import Shard
+from featureship.cli import app
+from featureship.errors import SettingsError
+from featureship.tasks import get_task
+
+runner = CliRunner()
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 7, 32, 33])
+@pytest.mark.parametrize("world", [1, 2, 3])
+def test_shards_of_a_batch_add_up_to_the_whole_batch(size, world):
+    index = list(range(100, 100 + size))
+    parts = [Shard(rank, world).part(index) for rank in range(world)]
+    kept = [i for rows, weight in parts if weight for i in rows]
+    assert kept == index  # every row once, in order, no row twice
+    # DDP averages the ranks' gradients: sum(weight_r * |rows_r|) / world must be the batch mean's 1
+    assert sum(weight * len(rows) for rows, weight in parts) / world == pytest.approx(1.0)
+
+
+def test_validation_rows_are_split_without_overlap():
+    shards = [Shard(rank, 3).rows(10) for rank in range(3)]
+    assert sorted(sum(shards, [])) == list(range(10))
+
+
+def test_tasks_that_do_not_scale_are_refused_by_name():
+    with pytest.raises(SettingsError) as caught:
+        check_backend(get_task("recommendation"), None, Backend("ray"))
+    message = str(caught.value)
+    assert "recommendation does not train on --backend ray" in message
+    assert "text-classification (data-parallel fine-tuning" in message
+
+
+def test_text_head_mode_is_refused_on_ray_with_the_fix():
+    task = get_task("text-classification")
+    settings = task.settings_class(text_column="text", label_column="category", mode="head")
+    with pytest.raises(SettingsError, match="--mode finetune or auto"):
+        check_backend(task, settings, Backend("ray"))
+    check_backend(task, settings, Backend("local"))  # nothing to refuse locally
+
+
+def test_backend_options_are_checked():
+    with pytest.raises(SettingsError, match="one of: local, ray"):
+        as_backend("spark")
+    with pytest.raises(SettingsError, match="apply to --backend ray only"):
+        as_backend("local", workers=4)
+    with pytest.raises(SettingsError, match="1 or more"):
+        as_backend("ray", workers=0)
+    assert as_backend("ray", "auto", 3) == Backend("ray", "auto", 3)
+
+
+def test_cli_predict_on_ray_needs_an_output_folder(text_bundle, tmp_path):
+    result = runner.invoke(app, ["predict", str(text_bundle), "--text", "hi", "--backend", "ray"])
+    assert result.exit_code == 2
+    assert "--backend ray scores files" in result.output
+
+
+def test_cli_train_refuses_a_task_that_does_not_scale(tmp_path):
+    ratings = tmp_path / "r.csv"
+    ratings.write_text("user_id,item_id,rating\n1,2,5\n")
+    result = runner.invoke(app, ["train", "recommendation", "--data", str(ratings), "--user-column",
+                                 "user_id", "--item-column", "item_id", "--output", str(tmp_path / "m"),
+                                 "--backend", "ray"])
+    assert result.exit_code == 2, result.output
+    assert "recommendation does not train on --backend ray" in result.output
+    assert not (tmp_path / "m").exists()
