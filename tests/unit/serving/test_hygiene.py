@@ -83,7 +83,8 @@ def test_concurrent_http_requests_share_forward_passes_and_keep_their_answers(
         got = answers[i].json()["predictions"]
         assert [p["label"] for p in got] == [p["label"] for p in expected]
         for a, b in zip(got, expected, strict=True):
-            assert a["score"] == pytest.approx(b["score"], abs=1e-3)
+            # bf16 kernels pad a batch differently from a lone text: 1.5e-3 apart on an AMX Xeon
+            assert a["score"] == pytest.approx(b["score"], abs=5e-3)
 
 
 def test_a_failing_input_in_a_batch_fails_only_its_request(
