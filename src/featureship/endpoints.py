@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchema
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainValidator, WithJsonSchema
 
 # Ranking more than this many items per request is never what a product page needs, and the
 # cost grows with k; above it the request is refused (422) instead of tying up a worker.
@@ -77,7 +77,15 @@ Id = Annotated[
     PlainValidator(_check_id),
     WithJsonSchema({"anyOf": [{"type": "integer"}, {"type": "string"}]}),
 ]
-K = Annotated[int, Field(ge=1, le=MAX_K, description=f"How many items to return (1 to {MAX_K}).")]
+def _not_bool(value: object) -> object:
+    # pydantic's lax int takes JSON `true` as 1 (schemathesis caught it); 70.0 stays valid, as in
+    # JSON Schema's "integer"
+    if isinstance(value, bool):
+        raise ValueError(f"should be an integer, not {json_type(value)}")
+    return value
+
+
+K = Annotated[int, Field(ge=1, le=MAX_K, description=f"How many items to return (1 to {MAX_K})."), BeforeValidator(_not_bool)]
 
 
 def text_inputs_request(limits: Limits, name: str = "TextInputs") -> type[BaseModel]:

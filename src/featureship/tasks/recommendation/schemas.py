@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, WithJsonSchema, field_validator, model_validator
 
 from featureship.endpoints import MAX_HISTORY, Id, K
 
@@ -27,7 +27,7 @@ class RecommendRequest(BaseModel):
         "description": "Item ids the person interacted with, oldest first."})] = Field(
             None, max_length=MAX_HISTORY)
     k: K = 10
-    include_seen: bool = Field(False, description="Allow items the user has already seen.")
+    include_seen: StrictBool = Field(False, description="Allow items the user has already seen.")
 
     @field_validator("user", "history", mode="before")
     @classmethod
