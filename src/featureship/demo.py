@@ -73,12 +73,13 @@ TASK_DEMOS = {"text-classification": "featureship.demo:run_demo",
               "answer-retrieval": "featureship.demo_answers:run_answer_demo"}
 
 
-def run_task_demo(task: str, output: Path, seed: int = 0) -> dict:
-    """The demo of `task` (see TASK_DEMOS); an unknown task is refused with the known ones."""
+def run_task_demo(task: str | None, output: Path, seed: int = 0) -> dict:
+    """The demo of `task` (see TASK_DEMOS; None: the first); an unknown task is refused."""
     from importlib import import_module
 
     from featureship.errors import SettingsError
 
+    task = task or next(iter(TASK_DEMOS))
     if task not in TASK_DEMOS:
         known = ", ".join(TASK_DEMOS)
         raise SettingsError(f"There is no demo for '{task}'; demos: {known}.")

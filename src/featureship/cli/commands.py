@@ -149,7 +149,7 @@ def serve(
 @user_errors
 def demo(
     output: Annotated[Path, typer.Option(help="Where the demo bundle goes (replaced if it is one).")] = Path("featureship-demo"),
-    task: Annotated[str, typer.Option("--task", help="Which task's demo (see featureship.demo.TASK_DEMOS): text-classification or answer-retrieval.")] = "text-classification",
+    task: Annotated[str | None, typer.Option("--task", help="Which task's demo (featureship.demo.TASK_DEMOS; default: the first there); an unknown one is refused with the list.")] = None,
 ) -> None:
     """Train a customer-service model on the bundled banking77 data, offline, and show it."""
     from featureship.demo import run_task_demo

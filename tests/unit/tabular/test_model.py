@@ -84,6 +84,8 @@ def test_explanations_add_up_to_the_model_output(bundles: dict[str, Path], frame
     explanations = model.explain(rows)
     predictions = model.predict(rows)
     assert len(explanations) == len(rows)
+    if name.startswith("classifier"):  # both classes predicted: the log-odds sign check below sees each
+        assert len({p["prediction"] for p in predictions}) == 2
     for explanation, prediction in zip(explanations, predictions, strict=True):
         total = explanation["base_value"] + sum(c["contribution"] for c in explanation["contributions"])
         assert total == pytest.approx(explanation["output"], abs=1e-6)
