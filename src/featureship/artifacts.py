@@ -85,6 +85,12 @@ def is_bundle(directory: Path) -> bool:
     return raw is not None and raw.get("format") in (FORMAT_NAME, *LEGACY_FORMAT_NAMES)
 
 
+def refuse_output_over_input(output: Path | None, data: Path | None, what: str = "file") -> None:
+    """--output must not be the --data it is computed from: the user's input is never replaced."""
+    if output is not None and data is not None and output.resolve() == data.resolve():
+        raise SettingsError(f"--output {output} is the input {what}; choose another name so your data is kept.")
+
+
 def check_output_folder(output: Path, overwrite: bool = False) -> None:
     """Refuse to write over anything: a file, a foreign folder, or a bundle without `overwrite`."""
     if output.exists() and not output.is_dir():

@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from featureship.artifacts import refuse_output_over_input
 from featureship.backends import Backend
 from featureship.backends.cluster import ray_cluster
 from featureship.errors import DataError, SettingsError
@@ -128,8 +129,7 @@ def _check_output(output: Path, data: Path) -> None:
     if output.exists():
         raise SettingsError(f"--output {output} exists; --backend ray writes a new folder of Parquet "
                             "shards: remove it or pick a new name.")
-    if output.resolve() == data.resolve():
-        raise SettingsError(f"--output {output} is the input; choose another folder so your data is kept.")
+    refuse_output_over_input(output, data, "folder" if data.is_dir() else "file")
 
 
 # Reading is light next to scoring: read tasks reserve no CPU, so N actors on N CPUs never

@@ -70,6 +70,7 @@ def predict(
     Ray Data and --output is a new folder of Parquet shards (input columns + row_id).
     """
     from featureship.api import load
+    from featureship.artifacts import refuse_output_over_input
     from featureship.backends import as_backend
     from featureship.errors import SettingsError
     from featureship.tasks.base import refuse_options
@@ -92,8 +93,7 @@ def predict(
         model.redact_pii = True
     given: dict[str, Any] = {"data": data, "text": text or None, "users": users, "k": k}
     refuse_options(model, given)
-    if data is not None and output is not None and output.resolve() == data.resolve():
-        raise SettingsError(f"--output {output} is the input file; choose another name so your data is kept.")
+    refuse_output_over_input(output, data)
     if output is not None and output.exists() and not overwrite:
         raise SettingsError(f"--output {output} exists; pass --overwrite to replace it, or pick a new name.")
     result = model.predict_cli(**{key: value for key, value in given.items() if value is not None})

@@ -33,14 +33,13 @@ def monitor(
     Exit code 0 either way; the verdict says `drift: true|false`.
     """
     from featureship.api import load
+    from featureship.artifacts import refuse_output_over_input
     from featureship.data.readers import as_frame
-    from featureship.errors import SettingsError
     from featureship.evaluation.tables import metrics_table
     from featureship.monitoring.offline import drift_report, offline_verdict
     from featureship.progress import Reporter
 
-    if output is not None and output.resolve() == data.resolve():
-        raise SettingsError(f"--output {output} is the input file; choose another name so your data is kept.")
+    refuse_output_over_input(output, data)
     model = load(bundle, key=bundle_key(key_env))
     verdict, plots = offline_verdict(model, as_frame(data), max_rows=max_rows,
                                      progress=Reporter(console=err_console, enabled=not as_json))
