@@ -52,6 +52,9 @@ class Endpoint:
     # uploaded files become the list, each `{item field: "<base64 of the file>"}`; a file or a
     # JSON item field over Limits.max_image_bytes is refused (413).
     uploads: tuple[str, str] | None = None
+    # The endpoint that explains this one's answers and takes the same body (the console
+    # shows its answer next to this one's), or None.
+    explained_by: str | None = None
 
 
 # ---- shared request pieces ----------------------------------------------------------------------

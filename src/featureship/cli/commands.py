@@ -142,7 +142,33 @@ def serve(
                               torch_threads=torch_threads, api_keys=keys, max_image_bytes=max_image_bytes,
                               bundle_key=bundle_key(key_env), redact_pii=redact_pii)
     api = create_app([Path(b) for b in bundles], settings)
+    typer.echo(f"featureship: the console is at http://{host}:{port}/ and the API docs at "
+               f"http://{host}:{port}/docs", err=True)
     uvicorn.run(api, host=host, port=port, log_level="info", timeout_graceful_shutdown=graceful_timeout)
+
+
+@app.command("console")
+@user_errors
+def console_command(
+    workdir: Annotated[Path, typer.Option("--workdir", help="Where uploads, runs and trained bundles go (created if missing); bundles already in DIR/models are served.")] = Path("featureship-console"),
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    api_key_env: Annotated[str | None, typer.Option("--api-key-env", help="Environment variable with the API key(s) (comma-separated) required on /v1 and /metrics.")] = None,
+    max_upload_mb: Annotated[int, typer.Option("--max-upload-mb", min=1, help="Largest upload (a table or a folder of images), in MB.")] = 200,
+    torch_threads: Annotated[int, typer.Option("--torch-threads", help="torch threads per model (0: one core for HTTP, the rest split between models).")] = 0,
+) -> None:
+    """The browser console with training: upload data, train, watch it live, try and serve the model."""
+    import uvicorn
+
+    from featureship.serving.app import ServerSettings
+    from featureship.serving.auth import read_api_keys
+    from featureship.serving.training import create_console_app
+
+    keys = read_api_keys(api_key_env) if api_key_env is not None else ()
+    api = create_console_app(workdir, ServerSettings(api_keys=keys, torch_threads=torch_threads),
+                             max_upload_mb=max_upload_mb)
+    typer.echo(f"featureship console: http://{host}:{port}/  (workdir {workdir.resolve()})", err=True)
+    uvicorn.run(api, host=host, port=port, log_level="info")
 
 
 @app.command()

@@ -26,6 +26,7 @@ from featureship import __version__
 from featureship.serving import handlers
 from featureship.serving.auth import ApiKeyMiddleware, declare_bearer
 from featureship.serving.body_limit import BodyLimitMiddleware, max_body_bytes
+from featureship.serving.console import add_console
 from featureship.serving.docs import add_docs
 from featureship.serving.metrics import Metrics, MetricsMiddleware
 from featureship.serving.registry import declare_models, load_models, stop_models
@@ -37,7 +38,8 @@ __all__ = ["ServerSettings", "create_app"]
 logger = logging.getLogger("featureship.serving")
 
 
-def create_app(bundle_dirs: list[Path], settings: ServerSettings | None = None) -> FastAPI:
+def create_app(bundle_dirs: list[Path], settings: ServerSettings | None = None,
+               training: bool = False, upload_limit: tuple[str, int] | None = None) -> FastAPI:
     """Build the app for `bundle_dirs`; the bundles' weights are loaded when the server starts.
 
     A missing bundle, two bundles with one folder name, or a folder name that cannot be a URL
@@ -45,7 +47,8 @@ def create_app(bundle_dirs: list[Path], settings: ServerSettings | None = None) 
     """
     settings = settings or ServerSettings()
     models = declare_models([Path(b) for b in bundle_dirs], settings.limits, settings.max_queue,
-                            settings.max_batch_size, settings.max_latency_ms / 1000)
+                            settings.max_batch_size, settings.max_latency_ms / 1000,
+                            allow_none=training)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -83,7 +86,8 @@ def create_app(bundle_dirs: list[Path], settings: ServerSettings | None = None) 
     routes = {(served.name, e.name) for served in models.values() for e in served.endpoints}
     app.state.metrics = Metrics(routes, {s.name: s.manifest.labels for s in models.values()})
     takes_images = any(e.uploads for served in models.values() for e in served.endpoints)
-    app.add_middleware(BodyLimitMiddleware, limit=max_body_bytes(settings, takes_images))
+    app.add_middleware(BodyLimitMiddleware, limit=max_body_bytes(settings, takes_images),
+                       upload=upload_limit)
     if settings.api_keys:
         app.add_middleware(ApiKeyMiddleware, keys=settings.api_keys)
         app.openapi = declare_bearer(app.openapi)  # type: ignore[method-assign]
@@ -92,5 +96,6 @@ def create_app(bundle_dirs: list[Path], settings: ServerSettings | None = None) 
     handlers.install(app)
     add_docs(app)
     app.include_router(router)
+    add_console(app, training=training)
     add_model_routes(app, models)
     return app

@@ -34,18 +34,23 @@ class BodyLimitMiddleware:
     read so far is replayed to the app, so at most `limit` bytes are ever held.
     """
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(self, app: ASGIApp, limit: int, upload: tuple[str, int] | None = None) -> None:
         self.app = app
         self.limit = limit
+        # (path prefix, limit): the console's uploads of tables and image folders
+        self.upload = upload
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit, fix = self.limit, _FIX
+        if self.upload is not None and scope["path"].startswith(self.upload[0]):
+            limit, fix = self.upload[1], _UPLOAD_FIX
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None:
-            if declared.isdigit() and int(declared) > self.limit:
-                await _refuse(send, f"The request body is {int(declared):,} bytes", self.limit)
+            if declared.isdigit() and int(declared) > limit:
+                await _refuse(send, f"The request body is {int(declared):,} bytes", limit, fix)
                 return
             await self.app(scope, receive, send)
             return
@@ -57,8 +62,8 @@ class BodyLimitMiddleware:
             if message["type"] != "http.request":
                 break
             size += len(message.get("body", b""))
-            if size > self.limit:
-                await _refuse(send, f"The request body passed {self.limit:,} bytes", self.limit)
+            if size > limit:
+                await _refuse(send, f"The request body passed {limit:,} bytes", limit, fix)
                 return
             if not message.get("more_body", False):
                 break
@@ -69,11 +74,13 @@ class BodyLimitMiddleware:
         await self.app(scope, replay, send)
 
 
-async def _refuse(send: Send, what: str, limit: int) -> None:
-    detail = (
-        f"{what}; this server accepts at most {limit:,} (set by its --max-batch and "
-        "--max-text-chars flags). Send fewer or shorter inputs."
-    )
+_FIX = "(set by its --max-batch and --max-text-chars flags). Send fewer or shorter inputs."
+_UPLOAD_FIX = ("in one upload (set by featureship console --max-upload-mb). Upload a smaller file, "
+               "or restart the console with a larger --max-upload-mb.")
+
+
+async def _refuse(send: Send, what: str, limit: int, fix: str = _FIX) -> None:
+    detail = f"{what}; this server accepts at most {limit:,} {fix}"
     body = json.dumps({"detail": detail}).encode()
     await send(
         {

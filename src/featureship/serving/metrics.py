@@ -17,13 +17,16 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from featureship.serving.live import LiveWindow
+
 __all__ = ["CONTENT_TYPE_LATEST", "Metrics", "MetricsMiddleware"]
 
 _SECONDS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 _WAIT_SECONDS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0)
 _BATCH_SIZES = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
 _MODEL_ROUTE = re.compile(r"^/v1/models/([^/]+)/([^/]+)$")
-_OTHER_ROUTES = {"/healthz", "/readyz", "/v1/models", "/metrics", "/docs", "/openapi.json"}
+_OTHER_ROUTES = {"/", "/healthz", "/readyz", "/v1/models", "/v1/live", "/metrics", "/docs",
+                 "/openapi.json"}
 UNKNOWN = "_unknown"
 OTHER_LABEL = "_other"
 
@@ -34,6 +37,8 @@ class Metrics:
     def __init__(self, routes: set[tuple[str, str]], labels: dict[str, Iterable[str]]) -> None:
         self.routes = routes  # (model, endpoint) pairs that exist
         self.known_labels = {model: set(names) for model, names in labels.items()}
+        # the last minutes, for the console's charts (GET /v1/live)
+        self.live = LiveWindow(list(self.known_labels))
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         self.requests = Counter("featureship_requests", "Requests by model, endpoint and HTTP "
@@ -63,16 +68,28 @@ class Metrics:
         self.drift_statistic = Gauge("featureship_drift_statistic", "The drift test's statistic "
                                      "on the live window.", ["model"], registry=r)
 
+    def add_model(self, model: str, endpoints: Iterable[str], labels: Iterable[str]) -> None:
+        """Count a model added after start-up (the console's freshly trained ones)."""
+        self.routes |= {(model, endpoint) for endpoint in endpoints}
+        self.known_labels[model] = set(labels)
+        self.live.add_model(model)
+
+    def observe_batch(self, model: str, size: int) -> None:
+        self.batch_size.labels(model).observe(size)
+        self.live.batch(model, size)
+
     def labels_for(self, path: str) -> tuple[str, str]:
         match = _MODEL_ROUTE.match(path)
         if match:
             model, endpoint = match.groups()
             if (model, endpoint) not in self.routes and not (
-                    endpoint == "drift" and model in self.known_labels):
+                    endpoint in ("drift", "report") and model in self.known_labels):
                 return UNKNOWN, UNKNOWN
             return model, endpoint
         if path.startswith("/docs/"):
             return "", "/docs/assets"
+        if path.startswith("/console/"):
+            return "", "/console/assets"
         return "", path if path in _OTHER_ROUTES else "other"
 
     def observe(self, model: str, endpoint: str, status: int, seconds: float) -> None:
@@ -80,6 +97,8 @@ class Metrics:
         if status >= 400:
             self.errors.labels(model, endpoint, str(status)).inc()
         self.duration.labels(model, endpoint).observe(seconds)
+        if (model, endpoint) in self.routes:  # model calls only, not its report or drift
+            self.live.request(model, seconds, status)
 
     def count_predictions(self, model: str, outputs: list[Any]) -> None:
         """Count predicted labels; labels the model was not trained on count as `_other`."""

@@ -36,6 +36,7 @@ class ServedModel:
     worker: ModelWorker
     model: FittedModel | None = field(default=None)
     load_seconds: float | None = None
+    report_html: str | None = None  # read (or rebuilt) on the first GET of its report
 
     @property
     def monitor(self) -> Any:
@@ -53,7 +54,8 @@ class ServedModel:
 
 
 def declare_models(bundle_dirs: list[Path], limits: Limits, max_queue: int,
-                   max_batch_size: int = 32, max_latency_s: float = 0.005) -> dict[str, ServedModel]:
+                   max_batch_size: int = 32, max_latency_s: float = 0.005,
+                   allow_none: bool = False) -> dict[str, ServedModel]:
     """Name → served model, from each bundle's manifest (no weights, no checksums yet).
 
     Refuses two bundles with one folder name (the name is the URL) and names that are not URL
@@ -63,7 +65,7 @@ def declare_models(bundle_dirs: list[Path], limits: Limits, max_queue: int,
     from featureship.artifacts import read_manifest
     from featureship.tasks import get_task
 
-    if not bundle_dirs:
+    if not bundle_dirs and not allow_none:
         raise SettingsError("Give at least one model bundle folder to serve.")
     served: dict[str, ServedModel] = {}
     for directory in bundle_dirs:

@@ -13,8 +13,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, HTTPException, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
@@ -23,7 +23,7 @@ from featureship.errors import FeatureshipError
 from featureship.serving.handlers import INTERNAL_ERROR
 from featureship.serving.metrics import CONTENT_TYPE_LATEST
 from featureship.serving.registry import QueueFull, ServedModel
-from featureship.serving.schemas import DriftVerdict, Health, ModelList, Ready
+from featureship.serving.schemas import DriftVerdict, Health, Live, ModelDetail, ModelList, Ready
 from featureship.serving.uploads import UploadRoute, multipart_openapi
 from featureship.serving.worker import NotRunning, describe_failure
 
@@ -40,7 +40,8 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 _LIMITS = {413: {"model": ErrorBody, "description": "Too many inputs or an input too long."}}
 RETRY_AFTER_S = 1
 # The server's own documented routes (every served model's routes come on top of these).
-SERVER_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/v1/models", "/v1/models/{name}/drift"})
+SERVER_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/v1/models", "/v1/models/{name}",
+                          "/v1/models/{name}/drift", "/v1/models/{name}/report", "/v1/live"})
 
 
 @router.get("/healthz", response_model=Health, tags=["server"])
@@ -80,27 +81,97 @@ async def list_models(request: Request) -> dict[str, Any]:
     return {"models": [served.info() for served in request.app.state.models.values()]}
 
 
+_NO_MODEL = {404: {"model": ErrorBody, "description": "No such model."}}
+
+
+@router.get("/v1/models/{name}", response_model=ModelDetail, tags=["server"], responses=_NO_MODEL)
+async def model_detail(name: str, request: Request) -> dict[str, Any]:
+    """One model, with what a client needs to call it: each endpoint's request JSON Schema, a
+    working example body, whether it takes uploads, and which endpoint explains it."""
+    served = _served(request, name)
+    return {**served.info(), "endpoint_specs": [_spec(e) for e in served.endpoints],
+            "report": f"/v1/models/{name}/report", "drift_monitor": served.monitor is not None}
+
+
+@router.get("/v1/models/{name}/report", response_class=HTMLResponse, tags=["server"],
+            responses={**_NO_MODEL, 200: {"content": {"text/html": {}},
+                                          "description": "The bundle's report.html."}})
+async def model_report(name: str, request: Request) -> HTMLResponse:
+    """The bundle's self-contained HTML report (metrics, plots, explained examples)."""
+    served = _served(request, name)
+    if served.report_html is None:
+        plain = served.directory / "report.html"
+        if plain.is_file() and not (served.manifest.protection or {}).get("encrypted"):
+            served.report_html = plain.read_text(encoding="utf-8")
+        else:  # encrypted bundle (its report.html is ciphertext): rebuilt from the loaded model
+            from featureship.evaluation.report import bundle_report
+
+            served.report_html = await _call(
+                served, "report", lambda model: bundle_report(model, served.manifest, served.name))
+    return HTMLResponse(served.report_html)
+
+
+@router.get("/v1/live", response_model=Live, tags=["server"])
+async def live(request: Request,
+               window: float = Query(300.0, ge=10, le=600, description="Seconds to cover."),
+               step: float = Query(5.0, ge=1, le=60, description="Seconds per point.")) -> Any:
+    """Each model's traffic over the last minutes: requests/s, p50/p99 latency, batch size."""
+    return request.app.state.metrics.live.series(window, step)
+
+
+def _served(request: Request, name: str) -> ServedModel:
+    models: dict[str, ServedModel] = request.app.state.models
+    served = models.get(name)
+    if served is None:
+        available = ", ".join(sorted(models)) or "(none)"
+        raise HTTPException(404, f"No model named '{name}'. Available models: {available}.")
+    return served
+
+
+def _spec(endpoint: Endpoint) -> dict[str, Any]:
+    uploads = endpoint.uploads
+    return {"name": endpoint.name, "summary": endpoint.summary,
+            "request_schema": endpoint.request.model_json_schema(), "example": endpoint.example,
+            "batch": endpoint.batch[0] if endpoint.batch else None,
+            "uploads": {"field": uploads[0], "item": uploads[1]} if uploads else None,
+            "explained_by": endpoint.explained_by}
+
+
 def add_model_routes(app: FastAPI, models: dict[str, ServedModel]) -> None:
     """One POST route per declared endpoint, then a fallback naming what does exist."""
     for served in models.values():
-        for endpoint in served.endpoints:
-            upload = endpoint.uploads is not None
-            app.router.add_api_route(
-                f"/v1/models/{served.name}/{endpoint.name}",
-                _model_route(served, endpoint),
-                methods=["POST"],
-                response_model=endpoint.response,
-                response_model_exclude_unset=True,  # the model's dict as is (no added nulls)
-                responses={**_ERRORS, **(_LIMITS if endpoint.batch or endpoint.uploads else {})},
-                summary=f"{served.name}: {endpoint.name}",
-                description=f"{endpoint.summary}\n\nModel `{served.name}` ({served.manifest.task}).",
-                operation_id=f"{served.name}.{endpoint.name}",
-                tags=[served.name],
-                route_class_override=UploadRoute if upload else APIRoute,
-                openapi_extra=multipart_openapi(endpoint) if upload else None,
-            )
+        add_routes_of(app, served)
     app.add_api_route("/v1/models/{name}/{endpoint}", _no_such_route, methods=["POST"],
                       include_in_schema=False)
+
+
+def add_routes_of(app: FastAPI, served: ServedModel) -> None:
+    """`served`'s routes; on a running app (a model trained in the console) they go before the
+    fallback route, which would otherwise answer them."""
+    before = len(app.router.routes)
+    for endpoint in served.endpoints:
+        upload = endpoint.uploads is not None
+        app.router.add_api_route(
+            f"/v1/models/{served.name}/{endpoint.name}",
+            _model_route(served, endpoint),
+            methods=["POST"],
+            response_model=endpoint.response,
+            response_model_exclude_unset=True,  # the model's dict as is (no added nulls)
+            responses={**_ERRORS, **(_LIMITS if endpoint.batch or endpoint.uploads else {})},
+            summary=f"{served.name}: {endpoint.name}",
+            description=f"{endpoint.summary}\n\nModel `{served.name}` ({served.manifest.task}).",
+            operation_id=f"{served.name}.{endpoint.name}",
+            tags=[served.name],
+            route_class_override=UploadRoute if upload else APIRoute,
+            openapi_extra=multipart_openapi(endpoint) if upload else None,
+        )
+    added = app.router.routes[before:]
+    fallback = next((i for i, r in enumerate(app.router.routes[:before])
+                     if getattr(r, "endpoint", None) is _no_such_route), None)
+    if fallback is not None:
+        del app.router.routes[before:]
+        app.router.routes[fallback:fallback] = added
+    app.openapi_schema = None  # rebuilt with the new routes on the next /openapi.json
 
 
 @router.get("/v1/models/{name}/drift", response_model=DriftVerdict, tags=["server"],

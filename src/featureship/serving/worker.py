@@ -213,7 +213,7 @@ class ModelWorker:
                     self._run_batch([job], isolating=True)
             return
         if self.metrics is not None:
-            self.metrics.batch_size.labels(self.name).observe(len(inputs))
+            self.metrics.observe_batch(self.name, len(inputs))
             self.metrics.count_predictions(self.name, outputs)
         start = 0
         for job in batch:

@@ -232,6 +232,9 @@ class Task(Protocol):
     name: ClassVar[str]
     settings_class: ClassVar[type[BaseModel]]
     model_class: ClassVar[type[FittedModel]]
+    # The settings that name columns of the training table (`text_column`, `ignore_columns`):
+    # the console offers the uploaded table's own columns for them.
+    data_columns: ClassVar[tuple[str, ...]]
 
     def fit(
         self,

@@ -220,7 +220,7 @@ class AnswerRetrievalModel(FittedModel):
             Endpoint("predict", text_inputs_request(limits, "AnswerPredictRequest"),
                      AnswerPredictResponse, handler="predict",
                      summary="The best answer per message: {id, answer, score, handoff}.",
-                     example={"inputs": [example]}, batch=("inputs", "predictions")),
+                     example={"inputs": [example]}, batch=("inputs", "predictions"), explained_by="explain"),
             Endpoint("explain", text_inputs_request(limits, "AnswerExplainRequest"),
                      ExplainResponse, handler="explain_inputs",
                      summary="Why each message got its answer: word weights of the message and "

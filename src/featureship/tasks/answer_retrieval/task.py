@@ -74,6 +74,8 @@ class AnswerRetrievalTask:
     name: ClassVar[str] = "answer-retrieval"
     settings_class: ClassVar[type] = AnswerRetrievalSettings
     model_class: ClassVar[type] = AnswerRetrievalModel
+    # settings that name columns of the training table (the console offers its columns)
+    data_columns: ClassVar[tuple[str, ...]] = ("id_column", "answer_column", "title_column")
 
     def fit(self, data: Table, settings: AnswerRetrievalSettings, progress: Reporter,
             validation: Table | None = None, output: Path | None = None) -> AnswerRetrievalModel:

@@ -201,7 +201,7 @@ class ImageClassifier(FittedModel):
             Endpoint(name="predict", request=request, response=ClassificationResponse, handler="predict",
                      summary="Classify images (JSON base64 or multipart uploads): one {label, score, "
                      "scores} per image, in order.", example=schemas.EXAMPLE,
-                     batch=("inputs", "predictions"), uploads=("inputs", "image_base64")),
+                     batch=("inputs", "predictions"), explained_by="explain", uploads=("inputs", "image_base64")),
             Endpoint(name="explain", request=request, response=schemas.ExplainResponse,
                      handler="explain_request",
                      summary="Why each image got its label: an integrated-gradients saliency map "

@@ -40,6 +40,8 @@ class ImageClassificationTask:
     name: ClassVar[str] = "image-classification"
     settings_class: ClassVar[type] = ImageClassificationSettings
     model_class: ClassVar[type] = ImageClassifier
+    # settings that name columns of the training table (the console offers its columns)
+    data_columns: ClassVar[tuple[str, ...]] = ("image_column", "label_column")
 
     @staticmethod
     def read_data(data: Any) -> Table:

@@ -205,7 +205,8 @@ class RecommendationModel(FittedModel):
         return [
             Endpoint("recommend", RecommendRequest, RecommendResponse, handler="recommend",
                      summary="Top-k items for a known `user`, or for an anonymous visitor's "
-                     "`history`.", example={"user": examples["user"], "k": 10}),
+                     "`history`.", example={"user": examples["user"], "k": 10},
+                     explained_by="explain"),
             Endpoint("similar", SimilarRequest, SimilarResponse, handler="similar",
                      summary='The k items most similar to `item` ("you may also like").',
                      example={"item": examples["item"], "k": 10}),

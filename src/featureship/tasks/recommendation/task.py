@@ -96,6 +96,8 @@ class RecommendationTask:
     name: ClassVar[str] = "recommendation"
     settings_class: ClassVar[type[RecommendationSettings]] = RecommendationSettings
     model_class: ClassVar[type[RecommendationModel]] = RecommendationModel
+    # settings that name columns of the training table (the console offers its columns)
+    data_columns: ClassVar[tuple[str, ...]] = ("user_column", "item_column", "time_column", "rating_column")
 
     def fit(self, data: Table, settings: RecommendationSettings, progress: Reporter,
             validation: Table | None = None, output: Path | None = None) -> RecommendationModel:

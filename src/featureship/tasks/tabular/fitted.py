@@ -304,7 +304,7 @@ class TabularModel(FittedModel):
         explain = schemas.request_model(manifest.input_schema, limits, "TabularExplainRequest", example)
         return [
             Endpoint(name="predict", request=predict, response=schemas.TabularPredictResponse,
-                     handler="predict", example=example, batch=("inputs", "predictions"),
+                     handler="predict", example=example, batch=("inputs", "predictions"), explained_by="explain",
                      summary="Predict for table rows: one {prediction, score, scores} per row."),
             Endpoint(name="explain", request=explain, response=schemas.TabularExplainResponse,
                      handler="explain_inputs", example=example,

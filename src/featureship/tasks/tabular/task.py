@@ -134,6 +134,8 @@ class TabularTask:
     name: ClassVar[str] = "tabular"
     settings_class: ClassVar[type] = TabularSettings
     model_class: ClassVar[type] = TabularModel
+    # settings that name columns of the training table (the console offers its columns)
+    data_columns: ClassVar[tuple[str, ...]] = ("label_column", "ignore_columns")
 
     def fit(self, data: Table, settings: TabularSettings, progress: Reporter,
             validation: Table | None = None, output: Path | None = None) -> TabularModel:

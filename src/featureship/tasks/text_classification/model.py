@@ -236,7 +236,7 @@ class TextClassifier(FittedModel):
             name="predict", request=text_inputs_request(limits, "TextPredictRequest"),
             response=ClassificationResponse, handler="predict",
             summary="Classify texts: one {label, score, scores} per input, in order.",
-            example={"inputs": ["a text", "another text"]}, batch=("inputs", "predictions")),
+            example={"inputs": ["a text", "another text"]}, batch=("inputs", "predictions"), explained_by="explain"),
             Endpoint(
                 name="explain", request=text_inputs_request(limits, "TextExplainRequest"),
                 response=TextExplanationResponse, handler="explain",

@@ -73,6 +73,8 @@ class TextClassificationTask:
     name: ClassVar[str] = "text-classification"
     settings_class: ClassVar[type] = TextClassificationSettings
     model_class: ClassVar[type] = TextClassifier
+    # settings that name columns of the training table (the console offers its columns)
+    data_columns: ClassVar[tuple[str, ...]] = ("text_column", "label_column")
     # --backend ray: the encoder is fine-tuned data-parallel (Ray Train, DDP); the frozen
     # candidates are computed on the driver as locally.
     scaling: ClassVar[Scaling] = Scaling("data-parallel fine-tuning with Ray Train (DDP)",
