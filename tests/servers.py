@@ -52,15 +52,23 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 def served(bundles: list[Path], log: Path, *flags: str,
            env: dict[str, str] | None = None) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """Run `featureship serve BUNDLES --port FREE FLAGS` until the block ends; yields (url, process)."""
+    with running(["serve", *map(str, bundles)], len(bundles), log, *flags, env=env) as started:
+        yield started
+
+
+@contextmanager
+def running(arguments: list[str], models: int, log: Path, *flags: str,
+            env: dict[str, str] | None = None) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """`featureship ARGUMENTS --port FREE FLAGS` (serve or console) until the block ends."""
     port = free_port()
-    command = [sys.executable, "-m", "featureship", "serve", *map(str, bundles),
+    command = [sys.executable, "-m", "featureship", *arguments,
                "--host", "127.0.0.1", "--port", str(port), *flags]
     with log.open("wb") as sink:
         process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT,
                                    env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})})
         try:
             url = f"http://127.0.0.1:{port}"
-            _wait_until_healthy(url, process, log, models=len(bundles))
+            _wait_until_healthy(url, process, log, models=models)
             yield url, process
         finally:
             stop(process)

@@ -216,3 +216,27 @@ def test_explain_cli_answers_the_predict_options(fitted: Fitted) -> None:
     assert isinstance(result, (list, pd.DataFrame)) and len(result) > 0
     records = result.to_dict("records") if isinstance(result, pd.DataFrame) else result
     assert "<html" in fitted.loaded.explanation_html(records)
+
+
+def test_the_console_can_build_every_request_and_explain_every_prediction(fitted: Fitted) -> None:
+    # The console builds its forms from GET /v1/models/NAME: each endpoint's JSON Schema must
+    # accept the endpoint's own example, and `explained_by` must name an endpoint of this
+    # model that takes the same body, so the page can send it the request it just sent.
+    from jsonschema import Draft202012Validator
+
+    endpoints = {e.name: e for e in fitted.task.model_class.endpoints(fitted.loaded.describe(), Limits())}
+    for endpoint in endpoints.values():
+        Draft202012Validator(endpoint.request.model_json_schema()).validate(endpoint.example)
+        if endpoint.explained_by is not None:
+            explainer = endpoints[endpoint.explained_by]
+            explainer.request.model_validate(endpoint.example)
+    assert any(e.explained_by for e in endpoints.values()), "no endpoint names its explanation"
+    with TestClient(create_app([fitted.path], ServerSettings())) as client:
+        detail = client.get(f"/v1/models/{fitted.path.name}").json()
+        assert [s["name"] for s in detail["endpoint_specs"]] == list(endpoints)
+        assert client.get(detail["report"]).headers["content-type"].startswith("text/html")
+
+
+def test_the_task_names_its_data_columns_among_its_settings(fitted: Fitted) -> None:
+    fields = fitted.task.settings_class.model_fields
+    assert fitted.task.data_columns and set(fitted.task.data_columns) <= set(fields)

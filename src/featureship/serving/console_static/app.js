@@ -42,6 +42,7 @@ function headline(metrics) {
 function renderCards() {
   const cards = $("model-cards");
   cards.replaceChildren();
+  cards.dataset.loaded = "true";
   if (!state.models.size) cards.append(node("p", { class: "muted", text: "No models yet." }));
   for (const m of state.models.values()) {
     const labels = m.labels.length > 6 ? `${m.labels.slice(0, 6).join(", ")} and ${m.labels.length - 6} more` : m.labels.join(", ");

@@ -41,7 +41,7 @@ function shadedWords(attributions, label) {
   const p = node("p", { class: "words" });
   if (label) p.append(node("span", { class: "muted", text: `${label}: ` }));
   for (const a of attributions) {
-    const alpha = (Math.abs(a.weight) / max) * 0.75;
+    const alpha = (Math.abs(a.weight) / max) * 0.5; // at most half: dark text keeps its contrast
     const span = node("span", { title: `weight ${a.weight.toFixed(4)}`, "data-weight": String(a.weight), text: a.token });
     span.style.background = a.weight >= 0 ? `rgba(27,127,59,${alpha})` : `rgba(180,35,24,${alpha})`;
     p.append(span, " ");
@@ -49,8 +49,10 @@ function shadedWords(attributions, label) {
   return p;
 }
 
+// A ranked list: entries with a score and nothing richer to draw than their `because` reasons.
 function isScoredList(value) {
-  return Array.isArray(value) && value.length > 0 && value.every((v) => isObject(v) && typeof v.score === "number" && !isObject(v.scores) && !v.attributions);
+  const plain = (v) => Object.entries(v).every(([k, x]) => k === "because" || (typeof x !== "object" && !k.endsWith("base64")) || x === null);
+  return Array.isArray(value) && value.length > 0 && value.every((v) => isObject(v) && typeof v.score === "number" && plain(v));
 }
 
 function scoredBars(list) {
