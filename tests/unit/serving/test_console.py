@@ -130,3 +130,17 @@ def test_the_training_routes_refuse_bad_runs_with_their_reasons(tmp_path: Path) 
         assert "upload the data" in start(data="missing")[1]
         (tmp_path / "work" / "models" / "m").mkdir()
         assert "exists already" in start()[1]
+
+
+def test_a_folder_upload_keeps_its_class_folders(tmp_path: Path) -> None:
+    from tests.unit.image.digits import write_digits_folder
+
+    folder = write_digits_folder(tmp_path / "digits", per_class=2, classes=3)
+    parts = [("files", (f"digits/{p.relative_to(folder).as_posix()}", p.read_bytes(), "image/png"))
+             for p in sorted(folder.rglob("*.png"))]
+    with TestClient(create_console_app(tmp_path / "work")) as client:
+        described = client.post("/v1/console/uploads", files=parts).json()
+    assert described["kind"] == "folder" and described["name"] == "digits"
+    assert described["classes"] == ["0", "1", "2"] and described["rows"] == 6
+    saved = tmp_path / "work" / "uploads" / described["id"] / "digits"
+    assert sorted(p.name for p in saved.iterdir()) == ["0", "1", "2"]
