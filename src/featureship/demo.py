@@ -63,7 +63,7 @@ def run_demo(output: Path, seed: int = 0) -> dict:
         examples.add_row(text, prediction["label"], f"{prediction['score']:.2f}")
     console.print(examples)
     console.print(f"model bundle: [bold]{output}/[/]   report: [bold]{output / 'report.html'}[/]")
-    console.print(f"serve it:  featureship serve {output}")
+    console.print(f"serve it:  featureship serve {output}   (then open http://127.0.0.1:8000/ for the console)")
     return test
 
 

@@ -93,7 +93,8 @@ async def model_detail(name: str, request: Request) -> dict[str, Any]:
             "report": f"/v1/models/{name}/report", "drift_monitor": served.monitor is not None}
 
 
-@router.get("/v1/models/{name}/report", response_class=HTMLResponse, tags=["server"],
+# No response_class=HTMLResponse: it would document the JSON 404 as text/html (schemathesis).
+@router.get("/v1/models/{name}/report", tags=["server"], response_model=None,
             responses={**_NO_MODEL, 200: {"content": {"text/html": {}},
                                           "description": "The bundle's report.html."}})
 async def model_report(name: str, request: Request) -> HTMLResponse:

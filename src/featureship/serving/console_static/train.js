@@ -148,7 +148,8 @@ async function follow(run, view, onModel) {
         view.bar.max = 1; view.bar.value = 1;
         const tryIt = node("button", { type: "button", text: `Try ${e.model}` });
         tryIt.addEventListener("click", () => { $("try-model").value = e.model; $("try-model").dispatchEvent(new Event("change")); $("try").scrollIntoView(); $("try-model").focus(); });
-        view.result.replaceChildren(node("p", { class: "badge good", "data-served": e.model, text: `${e.model} is served at /v1/models/${e.model}` }), " ", tryIt);
+        view.result.replaceChildren(node("p", { class: "badge good", "data-served": e.model, text: `${e.model} is served at /v1/models/${e.model}` }), " ", tryIt,
+          node("p", { class: "hint", text: `To serve it elsewhere: featureship serve ${e.bundle}` }));
         onModel(e.model);
       }
     });

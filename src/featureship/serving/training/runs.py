@@ -111,8 +111,8 @@ class Runs:
             _append(run.events, {"type": "failed", "message": run.message})
             return
         run.state = "served"
-        _append(run.events, {"type": "served", "model": run.name,
-                             "url": f"/v1/models/{run.name}"})
+        _append(run.events, {"type": "served", "model": run.name, "url": f"/v1/models/{run.name}",
+                             "bundle": str(self.workdir / "models" / run.name)})
 
     def _serve(self, app: FastAPI, run: Run) -> None:
         from featureship.serving.routes import add_routes_of
