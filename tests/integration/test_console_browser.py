@@ -346,6 +346,36 @@ def test_a_run_started_in_the_page_fails_like_the_cli_or_finishes_and_can_be_tri
         opened.close()
 
 
+def test_a_folder_of_images_uploaded_from_the_page_trains_a_tryable_model(
+        browser: Any, tmp_path: Path) -> None:
+    from tests.unit.image.digits import write_digits_folder
+
+    folder = write_digits_folder(tmp_path / "digits", per_class=10, classes=3)
+    with running(["console", "--workdir", str(tmp_path / "work")], 0, tmp_path / "console.log") as (url, _):
+        opened = Page(browser)
+        tab = opened.open(url)
+        tab.wait_for_selector("#train:not([hidden])")
+        tab.set_input_files("#train-folder", str(folder))
+        tab.wait_for_function("document.querySelector('#train-data').textContent.startsWith('Folder')")
+        assert "30 image(s) in 3 class folder(s)" in tab.inner_text("#train-data")
+        tab.select_option("#train-task", "image-classification")
+        tab.select_option("[data-setting=mode]", "scratch")
+        tab.click("#train-form details summary")  # "More options", closed at first
+        tab.fill("[data-setting=epochs]", "2")
+        tab.fill("[data-setting=image_size]", "16")
+        tab.fill("#train-name", "digits")
+        tab.click("#train-start")
+        tab.wait_for_selector('[data-served="digits"], .run .error', timeout=180_000)
+        assert tab.locator('[data-served="digits"]').count() == 1, tab.inner_text("#train-runs")
+        tab.wait_for_selector('.card[data-model="digits"]')
+        spec, shown, _ = _try(tab, url, "digits")
+        rest = httpx.post(f"{url}/v1/models/digits/{spec['name']}", timeout=60,
+                          files=[("files", ("digit.png", _digit_png(), "image/png"))])
+        _same(shown, rest.json())
+        tab.screenshot(path=OUT / "train-folder.png", full_page=True)
+        opened.close()
+
+
 def test_uploads_are_size_limited(tmp_path: Path) -> None:
     with running(["console", "--workdir", str(tmp_path / "work"), "--max-upload-mb", "1"], 0,
                  tmp_path / "console.log") as (url, _):
