@@ -342,6 +342,9 @@ def test_a_run_started_in_the_page_fails_like_the_cli_or_finishes_and_can_be_tri
         spec, shown, sent = _try(tab, url, "cancer")
         rest = httpx.post(f"{url}/v1/models/cancer/{spec['name']}", json=sent, timeout=60)
         _same(shown, rest.json())
+        tab.reload()  # the runs are the server's: a reloaded page shows both, as they ended
+        tab.wait_for_selector('[data-served="cancer"]')
+        assert tab.locator('.run[aria-label="training run wrong"] .error').count() == 1
         assert (tmp_path / "work" / "models" / "cancer" / "manifest.json").is_file()
         opened.close()
 

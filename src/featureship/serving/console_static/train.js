@@ -166,6 +166,10 @@ export async function startTraining({ onModel }) {
     $("train-demo").append(...sets.map((s) => node("option", { value: s.name, text: s.name })));
   } catch (error) { $("train-error").textContent = error.message; return; }
   renderTask();
+  // runs started before this page was opened (or before a reload): shown, and followed
+  try {
+    for (const run of await json("/v1/console/runs")) follow(run, runCard(run), onModel);
+  } catch { /* the panel still works for new runs */ }
   const failed = (error) => { $("train-error").textContent = error instanceof ApiError ? error.message : `The server could not be reached (${error.message}).`; $("train-data").textContent = "No data chosen yet."; };
   $("train-task").addEventListener("change", renderTask);
   $("train-file").addEventListener("change", async (e) => {
