@@ -46,25 +46,16 @@ from typing import Any
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_BANKING77 = ROOT.parent / "shared" / "datasets" / "banking77" / "train.csv"
 sys.path.insert(0, str(ROOT / "src"))
 
 from featureship.backends.cluster import _QUIET_ENV  # noqa: E402  (Ray offline, Train v2, as the CLI)
+from featureship.demo import banking77  # noqa: E402  (the copy the package ships)
 
 for _key, _value in _QUIET_ENV.items():
     os.environ.setdefault(_key, _value)
 
 
 # ----- data -------------------------------------------------------------------------------------
-def banking77() -> pd.DataFrame:
-    """banking77 (text, category): the shared copy, else the one the package ships (identical)."""
-    if SHARED_BANKING77.is_file():
-        return pd.read_csv(SHARED_BANKING77)
-    from importlib.resources import files
-
-    return pd.read_csv(Path(str(files("featureship") / "datasets" / "banking77.csv")))
-
-
 def banking_subset(frame: pd.DataFrame, intents: int, per_intent: int, skip: int = 0) -> pd.DataFrame:
     """`per_intent` rows of each of the first `intents` intents after `skip` of each (as tests/data_sets.py)."""
     keep = list(dict.fromkeys(frame["category"]))[:intents]
