@@ -20,6 +20,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -302,17 +303,28 @@ def _cli_error(*args: str) -> str:
     return re.sub(r"\s+", " ", done.stderr.split("error:", 1)[1]).strip()
 
 
+@contextmanager
+def _console_with_upload(browser: Any, tmp_path: Path, chooser: str, data: Path,
+                         shown: str) -> Iterator[tuple[str, Page]]:
+    """A `featureship console` in tmp_path/work, its page open, `data` uploaded through the
+    file input `chooser`; waits until the page describes the upload (text starting `shown`)."""
+    with running(["console", "--workdir", str(tmp_path / "work")], 0, tmp_path / "console.log") as (url, _):
+        opened = Page(browser)
+        tab = opened.open(url)
+        tab.wait_for_selector("#train:not([hidden])")
+        tab.set_input_files(chooser, str(data))
+        tab.wait_for_function(f"document.querySelector('#train-data').textContent.startsWith('{shown}')")
+        yield url, opened
+        opened.close()
+
+
 def test_a_run_started_in_the_page_fails_like_the_cli_or_finishes_and_can_be_tried(
         browser: Any, tmp_path: Path) -> None:
     from axe_playwright_python.sync_playwright import Axe
 
     data = _cancer_csv(tmp_path / "cancer.csv")
-    with running(["console", "--workdir", str(tmp_path / "work")], 0, tmp_path / "console.log") as (url, _):
-        opened = Page(browser)
-        tab = opened.open(url)
-        tab.wait_for_selector("#train:not([hidden])")
-        tab.set_input_files("#train-file", str(data))
-        tab.wait_for_function("document.querySelector('#train-data').textContent.startsWith('Table')")
+    with _console_with_upload(browser, tmp_path, "#train-file", data, "Table") as (url, opened):
+        tab = opened.page
 
         # a user mistake: numbers as the text column; the page says what the CLI says
         tab.select_option("#train-task", "text-classification")
@@ -346,7 +358,6 @@ def test_a_run_started_in_the_page_fails_like_the_cli_or_finishes_and_can_be_tri
         tab.wait_for_selector('[data-served="cancer"]')
         assert tab.locator('.run[aria-label="training run wrong"] .error').count() == 1
         assert (tmp_path / "work" / "models" / "cancer" / "manifest.json").is_file()
-        opened.close()
 
 
 def test_a_folder_of_images_uploaded_from_the_page_trains_a_tryable_model(
@@ -354,12 +365,8 @@ def test_a_folder_of_images_uploaded_from_the_page_trains_a_tryable_model(
     from tests.unit.image.digits import write_digits_folder
 
     folder = write_digits_folder(tmp_path / "digits", per_class=10, classes=3)
-    with running(["console", "--workdir", str(tmp_path / "work")], 0, tmp_path / "console.log") as (url, _):
-        opened = Page(browser)
-        tab = opened.open(url)
-        tab.wait_for_selector("#train:not([hidden])")
-        tab.set_input_files("#train-folder", str(folder))
-        tab.wait_for_function("document.querySelector('#train-data').textContent.startsWith('Folder')")
+    with _console_with_upload(browser, tmp_path, "#train-folder", folder, "Folder") as (url, opened):
+        tab = opened.page
         assert "30 image(s) in 3 class folder(s)" in tab.inner_text("#train-data")
         tab.select_option("#train-task", "image-classification")
         tab.select_option("[data-setting=mode]", "scratch")
@@ -376,7 +383,6 @@ def test_a_folder_of_images_uploaded_from_the_page_trains_a_tryable_model(
                           files=[("files", ("digit.png", _digit_png(), "image/png"))])
         _same(shown, rest.json())
         tab.screenshot(path=OUT / "train-folder.png", full_page=True)
-        opened.close()
 
 
 def test_uploads_are_size_limited(tmp_path: Path) -> None:
