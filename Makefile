@@ -42,6 +42,7 @@ bench: setup
 	$(PY) benchmarks/export.py
 	$(PY) benchmarks/pii.py
 	$(PY) benchmarks/privacy.py
+	$(PY) benchmarks/scale.py
 
 clean:
 	rm -rf $(VENV) featureship-demo .pytest_cache

@@ -1,14 +1,14 @@
 """Scale out on Ray: the local backend vs `--backend ray`, measured side by side in one run.
 
-    PYTHONPATH=src .venv/bin/python benchmarks/scale.py                  # defaults (~5 min, 2 cores)
-    PYTHONPATH=src .venv/bin/python benchmarks/scale.py --sizes 2000,8000 --skip-train
+    PYTHONPATH=src .venv/bin/python benchmarks/scale.py                  # defaults (~35 min, 2 cores)
+    PYTHONPATH=src .venv/bin/python benchmarks/scale.py --sizes 2000,8000 --skip-train --texts banking77
     PYTHONPATH=src .venv/bin/python benchmarks/scale.py --workers 2 --json benchmarks/out/scale.json
 
 What runs, on one local Ray cluster started here (127.0.0.1, `--workers` CPUs, no dashboard):
 
 1. Training (skipped with --skip-train). `featureship.train("text-classification", mode="finetune")`
-   on a banking77 subset (10 intents x 30 rows; the task keeps 20% of it for validation), 1 epoch,
-   max_length 32, once with backend="local" (one process, torch on every core) and once with
+   on a banking77 subset (20 intents x 30 rows; the task keeps 20% of it for validation), 2 epochs,
+   max_length 128 (banking77's texts are short; batches pad to their longest), once with backend="local" (one process, torch on every core) and once with
    backend="ray", workers=N (Ray Train, DDP over gloo, one CPU and one torch thread per worker).
    Reported: wall time of train() (frozen-encoder probe on the driver + fine-tuning), the
    fine-tuning time alone (what the backend changes; on Ray it includes starting the worker
@@ -16,7 +16,8 @@ What runs, on one local Ray cluster started here (127.0.0.1, `--workers` CPUs, n
    workers (Ray Train's fixed start-up/tear-down cost), samples/s overall and per worker, and
    accuracy of both bundles on held-out rows (the next 20 rows of each intent, never trained on)
    plus how often their predictions agree.
-2. Batch prediction at each of --sizes (rows cycled from all of banking77, text + category):
+2. Batch prediction at each of --sizes (review texts of womens-clothing-reviews, ~60 words,
+   cycled; or banking77's with --texts banking77), text + category passenger column:
    `featureship predict BUNDLE --data in.csv --output out.csv` vs the same with
    `--backend ray --workers N --ray-address <this cluster>`, each as a fresh CLI process (so
    both pay interpreter start, imports and bundle loading; Ray also pays actor start-up).
@@ -63,8 +64,21 @@ def banking_subset(frame: pd.DataFrame, intents: int, per_intent: int, skip: int
     return grouped.nth(list(range(skip, skip + per_intent))).reset_index(drop=True)
 
 
+REVIEWS = ROOT.parent / "shared" / "datasets" / "womens-clothing-reviews" / "reviews.csv"
+
+
+def review_texts() -> pd.DataFrame:
+    """Review-length texts (womens-clothing-reviews, ~60 words each) as a `text` column, with the
+    product class kept as a passenger column that the output must carry through unchanged."""
+    if not REVIEWS.exists():
+        raise SystemExit(f"{REVIEWS} is missing (the shared datasets folder beside the checkout); "
+                         "pass --texts banking77 to predict on banking77's short texts instead.")
+    raw = pd.read_csv(REVIEWS).dropna(subset=["Review Text"])
+    return pd.DataFrame({"text": raw["Review Text"].astype(str), "category": raw["Class Name"].fillna("")})
+
+
 def prediction_input(frame: pd.DataFrame, rows: int, path: Path) -> Path:
-    """`rows` rows of banking77 (cycled when more are asked for than it has), with a ticket id."""
+    """`rows` rows of `frame` (cycled when more are asked for than it has), with a ticket id."""
     reps = -(-rows // len(frame))
     table = pd.concat([frame] * reps, ignore_index=True).iloc[:rows][["text", "category"]]
     table.insert(0, "ticket", [f"{i:06d}" for i in range(rows)])
@@ -260,6 +274,8 @@ def compare(local_csv: Path, ray_dir: Path) -> dict[str, Any]:
 def bench_prediction(args: argparse.Namespace, frame: pd.DataFrame, bundle: Path, work: Path,
                      address: str) -> dict[str, Any]:
     rows_out = []
+    words = frame["text"].str.split().str.len()
+    print(f"[predict] {args.texts} texts: {len(frame):,} distinct, {words.mean():.0f} words on average", flush=True)
     for size in args.sizes:
         data = prediction_input(frame, size, work / f"in-{size}.csv")
         row: dict[str, Any] = {"rows": size}
@@ -284,7 +300,8 @@ def bench_prediction(args: argparse.Namespace, frame: pd.DataFrame, bundle: Path
         row["agreement"] = compare(work / f"out-{size}.csv", work / f"out-{size}-ray")
         print(f"[predict] {size} ray: {json.dumps(row['ray'])}; {json.dumps(row['agreement'])}", flush=True)
         rows_out.append(row)
-    result: dict[str, Any] = {"bundle": bundle.name, "sizes": rows_out}
+    result: dict[str, Any] = {"bundle": bundle.name, "texts": args.texts, "distinct_texts": len(frame),
+                              "mean_words": round(float(words.mean()), 1), "sizes": rows_out}
     if len(rows_out) >= 2:  # fixed costs (start-up, loading) cancel in the difference
         small, big = rows_out[0], rows_out[-1]
         extra = big["rows"] - small["rows"]
@@ -353,16 +370,18 @@ def summary(results: dict[str, Any], workers: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="2000,8000,20000", help="prediction input sizes, comma-separated rows")
+    parser.add_argument("--sizes", default="10000,30000,100000", help="prediction input sizes, comma-separated rows")
     parser.add_argument("--workers", type=int, default=2, help="Ray training workers and prediction actors")
     parser.add_argument("--skip-train", action="store_true", help="only the batch-prediction part")
     parser.add_argument("--bundle", type=Path, help="with --skip-train: predict with this bundle")
     parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "out" / "scale.json")
-    parser.add_argument("--intents", type=int, default=10)
+    parser.add_argument("--intents", type=int, default=20)
     parser.add_argument("--per-intent", type=int, default=30, help="training rows per intent")
     parser.add_argument("--held-out", type=int, default=20, help="held-out rows per intent (after the training rows)")
-    parser.add_argument("--epochs", type=int, default=1)
-    parser.add_argument("--max-length", type=int, default=32)
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--max-length", type=int, default=128, help="tokens per text, training and prediction")
+    parser.add_argument("--texts", choices=("reviews", "banking77"), default="reviews",
+                        help="what batch prediction scores: review-length texts, or banking77's short ones")
     parser.add_argument("--keep", type=Path, help="keep bundles, inputs and outputs in this (new) folder")
     args = parser.parse_args()
     args.sizes = sorted(int(s) for s in args.sizes.split(",") if s.strip())
@@ -387,7 +406,8 @@ def main() -> None:
             results["training"], bundle = bench_training(args, frame, work)
         else:
             bundle = args.bundle or head_bundle(frame, args, work)
-        results["prediction"] = bench_prediction(args, frame, bundle, work, address)
+        texts = review_texts() if args.texts == "reviews" else frame
+        results["prediction"] = bench_prediction(args, texts, bundle, work, address)
     finally:
         ray.shutdown()
         if args.keep is None:

@@ -72,6 +72,35 @@ def test_two_ray_workers_train_like_one_local_process(ray_cluster, subset, tmp_p
     assert [m.value for m in epochs] == pytest.approx([r["val_accuracy"] for r in ray_training["history"]])
 
 
+# The residual CNN from scratch on scikit-learn's digit scans (real 8x8 scans, 10 classes).
+IMAGE = dict(image_column="image", label_column="digit", mode="scratch", image_size=16, flip=False,
+             epochs=8, widths=[16, 32, 64], batch_size=32, patience=10, seed=0)
+
+
+@pytest.mark.slow
+def test_two_ray_workers_train_the_image_cnn_like_one_local_process(ray_cluster, tmp_path):
+    from tests.unit.image.digits import digits_frame
+
+    data = digits_frame(30)
+    local = featureship.train("image-classification", data=data, output=tmp_path / "local", **IMAGE)
+    remote = featureship.train("image-classification", data=data, output=tmp_path / "ray", backend="ray",
+                               workers=2, **IMAGE)
+    ray_training = remote.describe().training["scratch"]
+    local_training = local.describe().training["scratch"]
+    assert ray_training["backend"] == "ray" and ray_training["workers"] == 2
+    assert len(ray_training["history"]) == len(local_training["history"]) == 8
+    # the same batches and augmentation, gradients averaged over 2 workers; batch norm sees each
+    # worker's half of a batch, so the curves are close, not equal (60 validation scans: 3 = 5 points)
+    for mine, theirs in zip(ray_training["history"], local_training["history"], strict=True):
+        assert mine["train_loss"] == pytest.approx(theirs["train_loss"], rel=0.1)
+    held_out = digits_frame(20, skip=40)
+    local_acc, ray_acc = local.evaluate(held_out)["accuracy"], remote.evaluate(held_out)["accuracy"]
+    assert local_acc > 0.7 and ray_acc >= local_acc - 0.06, (ray_acc, local_acc)
+    loaded = featureship.load(tmp_path / "ray")  # the driver wrote an ordinary bundle
+    assert [p["label"] for p in loaded.predict(list(held_out["image"]))] == \
+        [p["label"] for p in remote.predict(list(held_out["image"]))]
+
+
 @pytest.mark.slow
 def test_a_killed_worker_is_survived_from_its_last_checkpoint(ray_cluster, subset, tmp_path):
     import psutil
@@ -125,6 +154,19 @@ def test_ray_data_prediction_equals_local_row_for_row(ray_cluster, text_bundle, 
     # bf16 on CPUs that have it: a text's score moves in the third decimal with what it is
     # batched (padded) with, locally too; the labels above do not
     assert remote["score"].tolist() == pytest.approx(local["score"].tolist(), abs=5e-3, nan_ok=True)
+
+
+def test_ray_reads_csv_cells_with_line_breaks_across_blocks(ray_cluster, tmp_path):
+    from featureship.backends.ray_predict import _read
+    from tests.data_sets import shared_dataset
+
+    reviews = pd.read_csv(shared_dataset("womens-clothing-reviews/reviews.csv"), dtype=str)
+    texts = reviews[["Review Text"]].dropna().rename(columns={"Review Text": "text"})
+    table = pd.concat([texts] * 5, ignore_index=True)  # ~35 MB: many of Arrow's read blocks
+    assert table["text"].str.contains("\n").any()  # line breaks inside quoted cells
+    table.to_csv(tmp_path / "reviews.csv", index=False)
+    read = _read(ray_cluster, [str(tmp_path / "reviews.csv")], "csv", None).to_pandas()
+    assert read["text"].tolist() == table["text"].tolist()
 
 
 def test_track_writes_a_run_that_search_runs_finds(text_bundle, tmp_path):

@@ -61,6 +61,16 @@ class Shard:
         dist.all_gather_object(out, value)
         return out
 
+    def any(self, flag: bool) -> bool:
+        """True on every rank if it is on any (a stop decision all ranks must share)."""
+        if self.world == 1:
+            return flag
+        import torch.distributed as dist
+
+        value = torch.tensor([1.0 if flag else 0.0])
+        dist.all_reduce(value, op=dist.ReduceOp.MAX)
+        return bool(value.item() > 0)
+
     def total(self, *numbers: float) -> list[float]:
         """Sums over ranks (an epoch's loss and row count)."""
         if self.world == 1:

@@ -152,7 +152,10 @@ def _read(ray: Any, files: list[str], kind: str, model: Any) -> Any:
 
     convert = pcsv.ConvertOptions(column_types={name: pa.string() for name in header},
                                   null_values=[""], strings_can_be_null=True)
-    return ray.data.read_csv(files, convert_options=convert, **_READ_ARGS)
+    # Quoted cells may hold line breaks (reviews do): without this, a block boundary that falls
+    # inside one makes Arrow's chunked reader fail on a file pandas reads fine.
+    parse = pcsv.ParseOptions(newlines_in_values=True)
+    return ray.data.read_csv(files, convert_options=convert, parse_options=parse, **_READ_ARGS)
 
 
 def _header(path: str) -> list[str]:

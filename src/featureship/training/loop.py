@@ -38,6 +38,9 @@ class LoopSettings:
     # Called after every epoch with the epoch's row and the folder just checkpointed (None
     # when none was written): Ray Train reports checkpoints through it.
     on_epoch: Callable[[dict[str, float], Path | None], None] | None = None
+    # Combines a stop decision across data-parallel workers (true if any rank's is): each
+    # rank times itself, and ranks that disagree on stopping would hang in the next all-reduce.
+    agree: Callable[[bool], bool] | None = None
 
 
 @dataclass
@@ -123,7 +126,11 @@ def fit_loop(
             break
         elapsed = time.monotonic() - started
         per_epoch = elapsed / (epoch + 1 - start_epoch)
-        if settings.time_budget_s and elapsed + per_epoch > settings.time_budget_s and epoch + 1 < settings.epochs:
+        budget = settings.time_budget_s or 0.0
+        over = budget > 0 and elapsed + per_epoch > budget
+        if settings.agree is not None:
+            over = settings.agree(over)
+        if over and epoch + 1 < settings.epochs:
             stopped = f"time budget of {settings.time_budget_s / 60:.0f} min reached after epoch {epoch + 1}"
             break
     return LoopResult(best_state, best_epoch, best_metrics, history, stopped, resumed_from)

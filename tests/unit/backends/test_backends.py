@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from typer.testing import CliRunner
 
@@ -44,6 +46,47 @@ def test_text_head_mode_is_refused_on_ray_with_the_fix():
     with pytest.raises(SettingsError, match="--mode finetune or auto"):
         check_backend(task, settings, Backend("ray"))
     check_backend(task, settings, Backend("local"))  # nothing to refuse locally
+
+
+def test_image_head_mode_and_tabular_are_refused_on_ray():
+    task = get_task("image-classification")
+    settings = task.settings_class(mode="head")
+    with pytest.raises(SettingsError, match="--mode scratch or finetune or auto"):
+        check_backend(task, settings, Backend("ray"))
+    check_backend(task, task.settings_class(mode="scratch"), Backend("ray"))
+    with pytest.raises(SettingsError, match="tabular does not train on --backend ray") as caught:
+        check_backend(get_task("tabular"), None, Backend("ray"))
+    assert "image-classification (data-parallel network training" in str(caught.value)
+
+
+def _two_ranks(rank: int, port: int, out: str) -> None:
+    import json
+
+    import torch.distributed as dist
+
+    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=2)
+    shard = Shard(rank, 2)
+    # rank 0 alone is over its time budget: both must stop (or rank 1 would hang in all-reduce)
+    result = {"any": shard.any(rank == 0), "none": shard.any(False), "total": shard.total(rank + 1.0, 10.0),
+              "gather": shard.gather(rank * 10)}
+    dist.destroy_process_group()
+    Path(out, f"{rank}.json").write_text(json.dumps(result))
+
+
+def test_two_ranks_share_stop_decisions_totals_and_gathers(tmp_path):
+    import json
+    import socket
+
+    import torch.multiprocessing as mp
+
+    with socket.socket() as sock:  # a free loopback port for the rendezvous
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    mp.spawn(_two_ranks, args=(port, str(tmp_path)), nprocs=2, join=True)
+    for rank in (0, 1):
+        got = json.loads((tmp_path / f"{rank}.json").read_text())
+        assert got == {"any": True, "none": False, "total": [3.0, 20.0], "gather": [0, 10]}
+    assert Shard().any(True) is True and Shard().any(False) is False  # one process: the identity
 
 
 def test_backend_options_are_checked():

@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from featureship.artifacts import run_folder
+from featureship.backends import LOCAL, Backend, Scaling
 from featureship.data.images import image_table, open_image
 from featureship.data.readers import Table
 from featureship.data.splits import stratified_split
@@ -42,6 +43,10 @@ class ImageClassificationTask:
     model_class: ClassVar[type] = ImageClassifier
     # settings that name columns of the training table (the console offers its columns)
     data_columns: ClassVar[tuple[str, ...]] = ("image_column", "label_column")
+    # --backend ray: the networks (the CNN from scratch, the fine-tuned backbone) train
+    # data-parallel (Ray Train, DDP); decoding and the frozen-feature head stay on the driver.
+    scaling: ClassVar[Scaling] = Scaling("data-parallel network training with Ray Train (DDP)",
+                                         "mode", ("scratch", "finetune", "auto"))
 
     @staticmethod
     def read_data(data: Any) -> Table:
@@ -49,9 +54,13 @@ class ImageClassificationTask:
         return image_table(data, labelled=True)
 
     def fit(self, data: Table, settings: ImageClassificationSettings, progress: Reporter,
-            validation: Table | None = None, output: Path | None = None) -> ImageClassifier:
+            validation: Table | None = None, output: Path | None = None,
+            backend: Backend = LOCAL) -> ImageClassifier:
         started = time.monotonic()
         budget = settings.time_budget_minutes * 60
+        if backend.is_ray and settings.resume:
+            raise SettingsError("--resume with --backend ray: Ray Train resumes restarted workers from "
+                                "their last checkpoint itself; run again without --resume.")
         if settings.resume and settings.mode == "head":
             raise SettingsError("--resume continues a network's training; --mode head has nothing to resume.")
         torch.manual_seed(settings.seed)
@@ -118,7 +127,7 @@ class ImageClassificationTask:
                     tuned = copy.deepcopy(net)  # LP-FT: start from the fitted head
                     result, info = self._train(tuned, tr_split, va_split, labels, settings, "finetune",
                                                settings.finetune_epochs, settings.finetune_learning_rate,
-                                               remaining(), progress, run, fingerprint)
+                                               remaining(), progress, run, fingerprint, backend)
                     resume_any |= result.resumed_from is not None
                     name = f"fine-tuned {spec['backbone']}"
                     scores.append(self._score(name, tuned, va_split, labels, info["seconds"]))
@@ -134,7 +143,8 @@ class ImageClassificationTask:
             if settings.mode == "scratch" or settings.resume or self._fits(
                     net, tr_split, min(settings.epochs, 5), settings, remaining(), "the CNN from scratch", progress):
                 result, info = self._train(net, tr_split, va_split, labels, settings, "scratch", settings.epochs,
-                                           settings.learning_rate, max(remaining(), 1.0), progress, run, fingerprint)
+                                           settings.learning_rate, max(remaining(), 1.0), progress, run, fingerprint,
+                                           backend)
                 resume_any |= result.resumed_from is not None
                 name = "residual CNN from scratch"
                 scores.append(self._score(name, net, va_split, labels, info["seconds"]))
@@ -257,7 +267,8 @@ class ImageClassificationTask:
     @staticmethod
     def _train(net: ClassifierNet, train: tr.Split, valid: tr.Split, labels: list[str],
                settings: ImageClassificationSettings, kind: str, epochs: int, lr: float, budget: float,
-               progress: Reporter, run: Path | None, fingerprint: str) -> tuple[Any, dict[str, Any]]:
+               progress: Reporter, run: Path | None, fingerprint: str,
+               backend: Backend = LOCAL) -> tuple[Any, dict[str, Any]]:
         import json
 
         t0 = time.monotonic()
@@ -279,10 +290,18 @@ class ImageClassificationTask:
             if plan is not None:
                 plan.parent.mkdir(parents=True, exist_ok=True)
                 plan.write_text(json.dumps({"epochs": epochs}))
-        result = tr.train_network(net, train, valid, labels, settings, epochs=epochs, lr=lr,
-                                  time_budget_s=budget, progress=progress, checkpoint_dir=folder,
-                                  fingerprint=tr.run_fingerprint(fingerprint, settings, kind), resume=resume)
-        info = {"history": result.history, "best_epoch": result.best_epoch + 1, "stopped": result.stopped,
+        scale: dict[str, Any] = {}
+        run_id = tr.run_fingerprint(fingerprint, settings, kind)
+        if backend.is_ray:
+            result, scale = tr.train_network_on_ray(
+                net, train, valid, labels, settings, epochs=epochs, lr=lr, time_budget_s=budget,
+                progress=progress, storage=run / "ray" if run is not None else None,
+                fingerprint=run_id, backend=backend)
+        else:
+            result = tr.train_network(net, train, valid, labels, settings, epochs=epochs, lr=lr,
+                                      time_budget_s=budget, progress=progress, checkpoint_dir=folder,
+                                      fingerprint=run_id, resume=resume)
+        info = {**scale, "history": result.history, "best_epoch": result.best_epoch + 1, "stopped": result.stopped,
                 "planned_epochs": epochs,
                 "resumed_from_epoch": result.resumed_from, "seconds": round(time.monotonic() - t0, 1)}
         progress.info(f"{kind}: {result.stopped}; best epoch {result.best_epoch + 1}")

@@ -1,7 +1,8 @@
 """Training steps: a linear head on frozen backbone features, and whole-network training
 (the CNN from scratch, or fine-tuning a backbone) through the shared loop in
 featureship.training: AdamW, warm-up + cosine schedule, label smoothing, early stopping on
-validation macro-F1, a checkpoint per epoch and `--resume`."""
+validation macro-F1, a checkpoint per epoch and `--resume`. With a `Shard` of N Ray Train
+workers (featureship.backends) the same loop trains data-parallel under DDP."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import torch
 from sklearn.linear_model import LogisticRegression
 from torch import nn
 
+from featureship.backends.data_parallel import Shard
 from featureship.evaluation.classification import classification_metrics
 from featureship.progress import Reporter, Step
 from featureship.tasks.image_classification.augment import augment
@@ -110,8 +112,16 @@ def seconds_per_epoch(net: ClassifierNet, train: Split, batch_size: int, lr: flo
 def train_network(net: ClassifierNet, train: Split, valid: Split, labels: list[str],
                   settings: ImageClassificationSettings, *, epochs: int, lr: float, time_budget_s: float,
                   progress: Reporter, checkpoint_dir: Path | None, fingerprint: str,
-                  resume: bool) -> LoopResult:
-    """Train every weight of `net` in place; it ends holding the best epoch's weights."""
+                  resume: bool, shard: Shard = Shard(), resume_from: Path | None = None,
+                  on_epoch=None) -> LoopResult:
+    """Train every weight of `net` in place; it ends holding the best epoch's weights.
+
+    With a `shard` of a world of N, this process trains on its part of every global batch
+    under DDP: the same batches, augmentation, steps and schedule as one process, gradients
+    averaged by all-reduce; validation is split and gathered. Batch-norm statistics are
+    computed per worker on its part of the batch (SyncBatchNorm needs a GPU), and DDP
+    broadcasts rank 0's running statistics.
+    """
     torch.manual_seed(settings.seed)
     batch_size = min(settings.batch_size, len(train.pixels))
     steps = math.ceil(len(train.pixels) / batch_size)
@@ -120,8 +130,11 @@ def train_network(net: ClassifierNet, train: Split, valid: Split, labels: list[s
     optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": settings.weight_decay},
                                    {"params": no_decay, "weight_decay": 0.0}], lr=lr)
     scheduler = cosine_schedule(optimizer, steps * epochs)
-    loss_fn = nn.CrossEntropyLoss(label_smoothing=settings.label_smoothing)
-    targets = torch.as_tensor(train.y, dtype=torch.long)
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=settings.label_smoothing, reduction="sum")
+    targets = torch.tensor(train.y, dtype=torch.long)  # a copy: arrays from Ray's store are read-only
+    forward: nn.Module = net
+    if shard.world > 1:  # gradients all-reduced across the workers (gloo on CPU)
+        forward = nn.parallel.DistributedDataParallel(net)
 
     def train_epoch(epoch: int, step: Step) -> float:
         generator = torch.Generator().manual_seed(settings.seed * 1009 + epoch)
@@ -131,27 +144,79 @@ def train_network(net: ClassifierNet, train: Split, valid: Split, labels: list[s
             index = order[start : start + batch_size]
             if len(index) < 2:  # batch norm needs two images
                 continue
+            # The whole global batch is augmented (the generator draws as in one process), then
+            # this rank keeps its part: Ray workers see exactly the images local training sees.
             batch = augment(to_tensor(train.pixels[index.numpy()]), generator, settings.crop_scale,
                             settings.rotation_degrees, settings.flip)
-            loss = loss_fn(net(batch), targets[index])
+            part, weight = shard.part(list(range(len(index))))
+            summed = loss_fn(forward(batch[part]), targets[index[part]])
+            loss = summed * weight  # the mean over the whole batch once DDP averages the ranks
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
             scheduler.step()
-            total += loss.item() * len(index)
-            seen += len(index)
+            total += summed.item() if weight else 0.0
+            seen += len(part) if weight else 0
             step.advance(1)
+        total, seen = shard.total(total, seen)
         return total / max(seen, 1)
 
     def validate() -> dict[str, float]:
-        predicted = predict_logits(net, valid.pixels).argmax(1)
+        rows = shard.rows(len(valid.pixels))
+        mine = predict_logits(net, valid.pixels[rows]).argmax(1)
+        predicted = np.zeros(len(valid.pixels), dtype=np.int64)
+        for their_rows, their_pred in shard.gather((rows, mine.tolist())):
+            predicted[their_rows] = their_pred
         m = classification_metrics([labels[i] for i in valid.y], [labels[i] for i in predicted], labels)
         return {"accuracy": m["accuracy"], "macro_f1": m["macro_f1"]}
 
     loop = LoopSettings(epochs=epochs, monitor="macro_f1", patience=settings.patience,
-                        time_budget_s=time_budget_s, checkpoint_dir=checkpoint_dir, resume=resume,
-                        fingerprint=fingerprint)
+                        time_budget_s=time_budget_s, checkpoint_dir=checkpoint_dir,
+                        resume=resume or resume_from is not None, resume_from=resume_from,
+                        fingerprint=fingerprint, on_epoch=on_epoch, agree=shard.any)
     result = fit_loop(net, optimizer, scheduler, train_epoch, validate, loop, progress, steps)
     net.load_state_dict(result.best_state)
     net.eval()
     return result
+
+
+def ray_worker(config: dict) -> None:
+    """One Ray Train worker of data-parallel image training (the driver is `train_network_on_ray`)."""
+    import ray
+    import ray.train
+
+    from featureship.backends.data_parallel import WorkerCheckpoints
+    from featureship.progress import silent
+
+    context = ray.train.get_context()
+    shard = Shard(context.get_world_rank(), context.get_world_size())
+    torch.set_num_threads(config["threads"])
+    data = ray.get(config["payload"])
+    checkpoints = WorkerCheckpoints(shard)
+    try:
+        result = train_network(data["net"], data["train"], data["valid"], data["labels"], data["settings"],
+                               epochs=data["epochs"], lr=data["lr"], time_budget_s=data["time_budget_s"],
+                               progress=silent(), checkpoint_dir=checkpoints.checkpoint_dir,
+                               fingerprint=data["fingerprint"], resume=False, shard=shard,
+                               resume_from=checkpoints.resume_from, on_epoch=checkpoints.on_epoch)
+        checkpoints.report_final(result)
+    finally:
+        checkpoints.close()
+
+
+def train_network_on_ray(net: ClassifierNet, train: Split, valid: Split, labels: list[str],
+                         settings: ImageClassificationSettings, *, epochs: int, lr: float,
+                         time_budget_s: float, progress: Reporter, storage: Path | None,
+                         fingerprint: str, backend) -> tuple[LoopResult, dict]:
+    """`train_network` on `backend.workers` Ray Train workers; `net` gets the best weights."""
+    from featureship.backends.ray_train import train_data_parallel
+
+    payload = {"net": net, "train": train, "valid": valid, "labels": labels, "settings": settings,
+               "epochs": epochs, "lr": lr, "time_budget_s": time_budget_s, "fingerprint": fingerprint}
+    result, info = train_data_parallel(ray_worker, {"threads": 1}, payload, backend, storage,
+                                       f"image-{time.strftime('%Y%m%d-%H%M%S')}-{fingerprint[:8]}", progress)
+    for row in result.history:  # the driver's listeners (an MLflow run) hear every epoch
+        progress.metrics(row, step=int(row["epoch"]))
+    net.load_state_dict(result.best_state)
+    net.eval()
+    return result, info

@@ -185,7 +185,7 @@ def finetune(
         epochs=settings.epochs, monitor="macro_f1", patience=settings.patience,
         time_budget_s=settings.time_budget_minutes * 60, checkpoint_dir=checkpoint_dir,
         resume=settings.resume or resume_from is not None, resume_from=resume_from,
-        fingerprint=fingerprint(data_fingerprint, settings), on_epoch=on_epoch,
+        fingerprint=fingerprint(data_fingerprint, settings), on_epoch=on_epoch, agree=shard.any,
     )
     result = fit_loop(model, optimizer, scheduler, train_epoch, validate, loop, progress, steps_per_epoch)
     model.load_state_dict(result.best_state)
