@@ -12,8 +12,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import featureship  # noqa: E402
 import scale  # noqa: E402  (the same bundle recipe and review texts as benchmarks/scale.py)
+
+import featureship  # noqa: E402
 from featureship.demo import banking77  # noqa: E402
 
 
