@@ -61,6 +61,8 @@ def train_data_parallel(worker: Callable[[dict[str, Any]], None], config: dict[s
             raise FeatureshipError(f"Ray Train finished without a final checkpoint (in {where}/{name}).")
         with result.checkpoint.as_directory() as folder:
             outcome = read_final(Path(folder))
+        for row in outcome.history:  # the driver's listeners (an MLflow run) hear every epoch
+            progress.metrics(row, step=int(row["epoch"]))
         if "FEATURESHIP_RAY_STORAGE" not in os.environ:  # scratch once the weights are read
             shutil.rmtree(Path(where) / name, ignore_errors=True)
         info = {"backend": "ray", "workers": backend.workers, "device": "cuda" if gpus else "cpu",

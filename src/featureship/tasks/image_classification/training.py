@@ -215,8 +215,6 @@ def train_network_on_ray(net: ClassifierNet, train: Split, valid: Split, labels:
                "epochs": epochs, "lr": lr, "time_budget_s": time_budget_s, "fingerprint": fingerprint}
     result, info = train_data_parallel(ray_worker, {"threads": 1}, payload, backend, storage,
                                        f"image-{time.strftime('%Y%m%d-%H%M%S')}-{fingerprint[:8]}", progress)
-    for row in result.history:  # the driver's listeners (an MLflow run) hear every epoch
-        progress.metrics(row, step=int(row["epoch"]))
     net.load_state_dict(result.best_state)
     net.eval()
     return result, info

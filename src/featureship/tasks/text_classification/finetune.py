@@ -233,8 +233,6 @@ def finetune_on_ray(model: EncoderClassifier, tokenizer, train_texts: list[str],
     result, info = train_data_parallel(
         ray_worker, {"threads": 1, "bf16": bf16}, payload, backend, storage,
         f"finetune-{time.strftime('%Y%m%d-%H%M%S')}-{fingerprint(data_fingerprint, settings)[:8]}", progress)
-    for row in result.history:  # the driver's listeners (an MLflow run) hear every epoch
-        progress.metrics(row, step=int(row["epoch"]))
     model.load_state_dict(result.best_state)
     model.eval()
     return result, info
