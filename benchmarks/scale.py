@@ -2,6 +2,7 @@
 
     PYTHONPATH=src .venv/bin/python benchmarks/scale.py                  # defaults (~35 min, 2 cores)
     PYTHONPATH=src .venv/bin/python benchmarks/scale.py --sizes 2000,8000 --skip-train --texts banking77
+    PYTHONPATH=src .venv/bin/python benchmarks/scale.py --skip-train --skip-predict   # LightGBM only (~3 min)
     PYTHONPATH=src .venv/bin/python benchmarks/scale.py --workers 2 --json benchmarks/out/scale.json
 
 What runs, on one local Ray cluster started here (127.0.0.1, `--workers` CPUs, no dashboard):
@@ -16,7 +17,15 @@ What runs, on one local Ray cluster started here (127.0.0.1, `--workers` CPUs, n
    workers (Ray Train's fixed start-up/tear-down cost), samples/s overall and per worker, and
    accuracy of both bundles on held-out rows (the next 20 rows of each intent, never trained on)
    plus how often their predictions agree.
-2. Batch prediction at each of --sizes (review texts of womens-clothing-reviews, ~60 words,
+2. Tabular boosting (skipped with --skip-tabular): `featureship.train("tabular", model="lightgbm")`
+   on womens-clothing-reviews' numeric and categorical columns (label: Recommended IND; free
+   text left out), a seeded stratified 80/20 split of the whole table: 80% to train() (which
+   keeps 20% of it for validation, searches LightGBM's settings with early stopping and refits
+   on all of it), 20% held out. backend="local" (LightGBM's threads) vs backend="ray",
+   workers=N (Ray Train's LightGBMTrainer, rows split over the workers, data-parallel trees).
+   Reported: wall time, the Ray Train seconds of the search and the refit, validation log-loss
+   of every setting, held-out accuracy / log-loss / ROC-AUC, and prediction agreement.
+3. Batch prediction at each of --sizes (review texts of womens-clothing-reviews, ~60 words,
    cycled; or banking77's with --texts banking77), text + category passenger column:
    `featureship predict BUNDLE --data in.csv --output out.csv` vs the same with
    `--backend ray --workers N --ray-address <this cluster>`, each as a fresh CLI process (so
@@ -219,6 +228,45 @@ def bench_training(args: argparse.Namespace, frame: pd.DataFrame, work: Path) ->
     return result, work / "bundle-local"
 
 
+def bench_tabular(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    from sklearn.model_selection import train_test_split
+
+    import featureship
+
+    frame = pd.read_csv(ROOT.parent / "shared" / "datasets" / "womens-clothing-reviews" / "reviews.csv")
+    frame = frame.drop(columns=["Title", "Review Text"])
+    label = "Recommended IND"
+    fit_rows, held_out = train_test_split(frame, test_size=0.2, stratify=frame[label], random_state=0)
+    settings = dict(label_column=label, model="lightgbm", seed=0)
+    runs: dict[str, Any] = {}
+    models = {}
+    for name, extra in [("local", {"backend": "local"}), ("ray", {"backend": "ray", "workers": args.workers})]:
+        print(f"[tabular] {name} ...", flush=True)
+        started = time.monotonic()
+        model = featureship.train("tabular", data=fit_rows, output=work / f"tabular-{name}", **extra, **settings)
+        wall = time.monotonic() - started
+        manifest = model.describe()
+        scores = model.evaluate(held_out)
+        candidate = manifest.candidates[0].details
+        runs[name] = {"wall_s": round(wall, 1), "train_rows": manifest.data.train_rows,
+                      "validation_rows": manifest.data.validation_rows,
+                      "ray_search_s": manifest.training.get("ray_seconds_search"),
+                      "ray_refit_s": manifest.training.get("ray_seconds_refit"),
+                      "chosen_settings": candidate["params"], "rounds": candidate["rounds"],
+                      "trials": candidate["trials"],
+                      "held_out": {k: round(float(scores[k]), 4) for k in ("accuracy", "macro_f1", "roc_auc", "log_loss")}}
+        models[name] = model
+        print(f"[tabular] {name}: {json.dumps(runs[name])}", flush=True)
+    rows = held_out.drop(columns=[label]).to_dict("records")
+    agree = [a["prediction"] == b["prediction"] for a, b in zip(models["local"].predict(rows),
+                                                                models["ray"].predict(rows), strict=True)]
+    return {"local": runs["local"], "ray": runs["ray"], "held_out_rows": len(held_out),
+            "wall_ratio_ray_over_local": round(runs["ray"]["wall_s"] / runs["local"]["wall_s"], 2),
+            "held_out_accuracy_gap_points": round(100 * (runs["ray"]["held_out"]["accuracy"]
+                                                         - runs["local"]["held_out"]["accuracy"]), 2),
+            "held_out_prediction_agreement": round(sum(agree) / len(agree), 4), "settings": settings}
+
+
 def _torch_threads() -> int:
     import torch
 
@@ -344,6 +392,25 @@ def summary(results: dict[str, Any], workers: int) -> None:
                       f"after that start-up: {ray['samples_per_s_per_worker_after_startup']:.2f} samples/s; "
                       f"held-out predictions agree on {100 * train['held_out_prediction_agreement']:.1f}% "
                       f"of {train['held_out_rows']} rows")
+    tab = results.get("tabular")
+    if tab:
+        table = Table(title=f"LightGBM: local vs Ray ({workers} workers), {tab['local']['train_rows']:,} training "
+                            f"rows, {tab['held_out_rows']:,} held out")
+        for col in ("backend", "train() wall s", "Ray search s", "Ray refit s", "settings (leaves) / rounds",
+                    "validation loss per setting", "held-out acc", "held-out log-loss", "ROC-AUC"):
+            table.add_column(col, justify="right")
+        for name in ("local", "ray"):
+            r = tab[name]
+            table.add_row(name, f"{r['wall_s']:.1f}", str(r["ray_search_s"] or "–"), str(r["ray_refit_s"] or "–"),
+                          f"{r['chosen_settings']['num_leaves']} / {r['rounds']}",
+                          " ".join(f"{t['validation_loss']:.4f}" for t in r["trials"]),
+                          f"{r['held_out']['accuracy']:.4f}", f"{r['held_out']['log_loss']:.4f}",
+                          f"{r['held_out']['roc_auc']:.4f}")
+        table.add_row("ray - local", f"x{tab['wall_ratio_ray_over_local']:.2f}", "", "", "", "",
+                      f"{tab['held_out_accuracy_gap_points']:+.2f} pts", "", "")
+        console.print(table)
+        console.print(f"held-out predictions agree on {100 * tab['held_out_prediction_agreement']:.2f}% "
+                      f"of {tab['held_out_rows']:,} rows")
     pred = results.get("prediction")
     if pred:
         table = Table(title=f"Batch prediction: `featureship predict` local vs --backend ray --workers {workers}")
@@ -372,7 +439,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,30000,100000", help="prediction input sizes, comma-separated rows")
     parser.add_argument("--workers", type=int, default=2, help="Ray training workers and prediction actors")
-    parser.add_argument("--skip-train", action="store_true", help="only the batch-prediction part")
+    parser.add_argument("--skip-train", action="store_true", help="no fine-tuning part")
+    parser.add_argument("--skip-tabular", action="store_true", help="no LightGBM part")
+    parser.add_argument("--skip-predict", action="store_true", help="no batch-prediction part")
     parser.add_argument("--bundle", type=Path, help="with --skip-train: predict with this bundle")
     parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "out" / "scale.json")
     parser.add_argument("--intents", type=int, default=20)
@@ -404,10 +473,13 @@ def main() -> None:
         address = ray.get_runtime_context().gcs_address
         if not args.skip_train:
             results["training"], bundle = bench_training(args, frame, work)
-        else:
-            bundle = args.bundle or head_bundle(frame, args, work)
-        texts = review_texts() if args.texts == "reviews" else frame
-        results["prediction"] = bench_prediction(args, texts, bundle, work, address)
+        if not args.skip_tabular:
+            results["tabular"] = bench_tabular(args, work)
+        if not args.skip_predict:
+            if args.skip_train:
+                bundle = args.bundle or head_bundle(frame, args, work)
+            texts = review_texts() if args.texts == "reviews" else frame
+            results["prediction"] = bench_prediction(args, texts, bundle, work, address)
     finally:
         ray.shutdown()
         if args.keep is None:

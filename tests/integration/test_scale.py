@@ -18,7 +18,7 @@ import featureship
 from featureship.backends import Backend
 from featureship.backends.ray_predict import predict_on_ray
 from featureship.progress import silent
-from tests.data_sets import banking_subset
+from tests.data_sets import banking_subset, shared_dataset
 
 FINETUNE = dict(text_column="text", label_column="category", mode="finetune", epochs=2, max_length=32,
                 batch_size=16, seed=0)
@@ -130,6 +130,68 @@ def test_a_killed_worker_is_survived_from_its_last_checkpoint(ray_cluster, subse
     assert training["resumed_from_epoch"] >= 1  # continued after a reported epoch, not from zero
     assert [row["epoch"] for row in training["history"]] == [1, 2, 3]
     assert model.evaluate(banking_subset(10, 5, skip=30))["accuracy"] > 0.5
+
+
+# LightGBM on the numeric and categorical columns of real product reviews (no free text).
+TABULAR = dict(label_column="Recommended IND", model="lightgbm", seed=0)
+
+
+def _review_rows(rows: int, skip: int = 0) -> pd.DataFrame:
+    frame = pd.read_csv(shared_dataset("womens-clothing-reviews/reviews.csv"))
+    return frame.drop(columns=["Title", "Review Text"]).iloc[skip:skip + rows].reset_index(drop=True)
+
+
+@pytest.mark.slow
+def test_two_ray_workers_train_lightgbm_like_one_local_process(ray_cluster, tmp_path):
+    data = _review_rows(6000)
+    local = featureship.train("tabular", data=data, output=tmp_path / "local", **TABULAR)
+    remote = featureship.train("tabular", data=data, output=tmp_path / "ray", backend="ray", workers=2, **TABULAR)
+    training = remote.describe().training
+    assert training["backend"] == "ray" and training["workers"] == 2 and training["ray_seconds_refit"] > 0
+    # the same settings, early-stopped on the same validation rows; each worker bins its own
+    # half of the rows, so the trees are close to local ones, not equal
+    mine = remote.describe().candidates[0].details["trials"]
+    theirs = local.describe().candidates[0].details["trials"]
+    assert [t["num_leaves"] for t in mine] == [t["num_leaves"] for t in theirs]
+    for a, b in zip(mine, theirs, strict=True):
+        assert a["validation_loss"] == pytest.approx(b["validation_loss"], rel=0.05)
+    held_out = _review_rows(3000, skip=6000)
+    local_acc, ray_acc = local.evaluate(held_out)["accuracy"], remote.evaluate(held_out)["accuracy"]
+    assert local_acc > 0.9 and ray_acc >= local_acc - 0.01, (ray_acc, local_acc)
+    loaded = featureship.load(tmp_path / "ray")  # the driver wrote an ordinary bundle
+    rows = held_out.drop(columns=["Recommended IND"]).head(200).to_dict("records")
+    assert loaded.predict(rows) == remote.predict(rows)
+    assert "machines" not in (tmp_path / "ray" / "lightgbm.model.txt").read_text()  # no cluster addresses
+
+
+@pytest.mark.slow
+def test_a_killed_lightgbm_worker_resumes_after_the_finished_settings(ray_cluster, tmp_path):
+    import psutil
+
+    out = tmp_path / "model"
+    killed: list[int] = []
+
+    def kill_after_first_setting() -> None:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline and not killed:
+            if glob.glob(str(out) + ".run/ray/lightgbm-search-*/checkpoint_manager_snapshot.json"):
+                for proc in psutil.process_iter(["pid", "cmdline"]):
+                    if (proc.info["cmdline"] or [""])[0].startswith("ray::RayTrainWorker"):
+                        proc.kill()
+                        killed.append(proc.info["pid"])
+                        return
+            time.sleep(0.1)
+
+    watcher = threading.Thread(target=kill_after_first_setting, daemon=True)
+    watcher.start()
+    model = featureship.train("tabular", data=_review_rows(6000), output=out, backend="ray", workers=2,
+                              refit=False, **TABULAR)
+    watcher.join(timeout=5)
+    assert killed, "no training worker was found to kill"
+    training = model.describe().training
+    assert training["settings_resumed"] >= 1  # the settings finished before the loss were kept
+    assert len(model.describe().candidates[0].details["trials"]) == 5
+    assert model.evaluate(_review_rows(3000, skip=6000))["accuracy"] > 0.9
 
 
 def test_ray_data_prediction_equals_local_row_for_row(ray_cluster, text_bundle, tmp_path):

@@ -1,4 +1,5 @@
-"""The driver side of data-parallel training: Ray Train's TorchTrainer (DDP, gloo on CPU)."""
+"""The driver side of training on Ray: Ray Train's TorchTrainer (DDP, gloo on CPU) and any other
+Ray Train trainer (LightGBM) through `run_trainer`."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from featureship.backends import Backend
 from featureship.backends.cluster import ray_cluster
@@ -20,35 +21,57 @@ from featureship.training import LoopResult
 # Restarts of the worker group after a worker dies; each resumes from the last epoch reported.
 MAX_FAILURES = 2
 
+T = TypeVar("T")
+
 
 def train_data_parallel(worker: Callable[[dict[str, Any]], None], config: dict[str, Any],
                         payload: Any, backend: Backend, storage: Path | None, name: str,
                         progress: Reporter) -> tuple[LoopResult, dict[str, Any]]:
-    """Run `worker(config)` on `backend.workers` Ray Train workers; return the final result.
+    """Run `worker(config)` on `backend.workers` Ray Train workers (TorchTrainer, DDP); return
+    the final result.
 
     `payload` (models, tokenizers, data) goes through the object store once and reaches the
     worker as `config["payload"]` (an object ref). Checkpoints live under `storage` (a shared
     folder or bucket on a multi-node cluster: set FEATURESHIP_RAY_STORAGE), the bundle is
     written by the caller, on the driver, from the returned weights.
     """
-    with ray_cluster(backend, progress) as ray:
-        from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
+    def build(ray: Any, run_config: Any, gpus: bool) -> tuple[Any, str]:
+        from ray.train import ScalingConfig
         from ray.train.torch import TorchConfig, TorchTrainer
 
-        gpus = ray.cluster_resources().get("GPU", 0) >= backend.workers
-        where = os.environ.get("FEATURESHIP_RAY_STORAGE") or str(storage or tempfile.mkdtemp(prefix="featureship-ray-"))
         trainer = TorchTrainer(
             worker,
             train_loop_config={**config, "payload": ray.put(payload), "use_gpu": gpus},
             torch_config=TorchConfig(backend="nccl" if gpus else "gloo"),
             scaling_config=ScalingConfig(num_workers=backend.workers, use_gpu=gpus,
                                          resources_per_worker={"CPU": 1}),
-            run_config=RunConfig(name=name, storage_path=where,
-                                 failure_config=FailureConfig(max_failures=MAX_FAILURES),
-                                 checkpoint_config=CheckpointConfig(num_to_keep=2)),
-        )
-        progress.info(f"Ray Train: {backend.workers} data-parallel workers "
-                      f"({'GPU, nccl' if gpus else 'CPU, gloo'}); checkpoints in {where}/{name}")
+            run_config=run_config)
+        return trainer, f"{backend.workers} data-parallel workers ({'GPU, nccl' if gpus else 'CPU, gloo'})"
+
+    outcome, info = run_trainer(build, read_final, backend, storage, name, progress)
+    for row in outcome.history:  # the driver's listeners (an MLflow run) hear every epoch
+        progress.metrics(row, step=int(row["epoch"]))
+    return outcome, info
+
+
+def run_trainer(build: Callable[[Any, Any, bool], tuple[Any, str]], read: Callable[[Path], T],
+                backend: Backend, storage: Path | None, name: str, progress: Reporter) -> tuple[T, dict[str, Any]]:
+    """Fit the Ray Train trainer `build(ray, run_config, gpus)` returns (with a description of
+    its workers) on the cluster; `read` the folder of its last checkpoint on the driver.
+
+    Shared by every trainer kind (Torch, LightGBM): one cluster connection, one place for
+    checkpoint storage, worker-failure restarts, and errors shown as their cause, not a trace.
+    """
+    with ray_cluster(backend, progress) as ray:
+        from ray.train import CheckpointConfig, FailureConfig, RunConfig
+
+        gpus = ray.cluster_resources().get("GPU", 0) >= backend.workers
+        where = os.environ.get("FEATURESHIP_RAY_STORAGE") or str(storage or tempfile.mkdtemp(prefix="featureship-ray-"))
+        run_config = RunConfig(name=name, storage_path=where,
+                               failure_config=FailureConfig(max_failures=MAX_FAILURES),
+                               checkpoint_config=CheckpointConfig(num_to_keep=2))
+        trainer, workers = build(ray, run_config, gpus)
+        progress.info(f"Ray Train: {workers}; checkpoints in {where}/{name}")
         started = time.monotonic()
         try:
             result = trainer.fit()
@@ -60,10 +83,8 @@ def train_data_parallel(worker: Callable[[dict[str, Any]], None], config: dict[s
         if result.checkpoint is None:
             raise FeatureshipError(f"Ray Train finished without a final checkpoint (in {where}/{name}).")
         with result.checkpoint.as_directory() as folder:
-            outcome = read_final(Path(folder))
-        for row in outcome.history:  # the driver's listeners (an MLflow run) hear every epoch
-            progress.metrics(row, step=int(row["epoch"]))
-        if "FEATURESHIP_RAY_STORAGE" not in os.environ:  # scratch once the weights are read
+            outcome = read(Path(folder))
+        if "FEATURESHIP_RAY_STORAGE" not in os.environ:  # scratch once the result is read
             shutil.rmtree(Path(where) / name, ignore_errors=True)
         info = {"backend": "ray", "workers": backend.workers, "device": "cuda" if gpus else "cpu",
                 "ray_seconds": round(time.monotonic() - started, 1)}

@@ -44,7 +44,11 @@ def format_cell(value: Any) -> str:
 
 
 def candidates_table(manifest: Manifest, columns: Sequence[tuple[str, str]]) -> ResultTable:
-    """Every candidate `auto` tried, the chosen one marked; `columns` are (split, metric)."""
+    """Every candidate `auto` tried, the chosen one marked; `columns` are (split, metric).
+
+    A column no candidate has (regression metrics of a classifier) is left out."""
+    columns = [(split, metric) for split, metric in columns
+               if any(metric in getattr(c, split) for c in manifest.candidates)] or list(columns)
     header = ["candidate", *(f"{split} {metric}" for split, metric in columns), "seconds", "chosen"]
     rows = []
     for c in manifest.candidates:

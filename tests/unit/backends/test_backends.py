@@ -48,15 +48,27 @@ def test_text_head_mode_is_refused_on_ray_with_the_fix():
     check_backend(task, settings, Backend("local"))  # nothing to refuse locally
 
 
-def test_image_head_mode_and_tabular_are_refused_on_ray():
+def test_image_head_mode_and_tabular_linear_are_refused_on_ray():
     task = get_task("image-classification")
     settings = task.settings_class(mode="head")
     with pytest.raises(SettingsError, match="--mode scratch or finetune or auto"):
         check_backend(task, settings, Backend("ray"))
     check_backend(task, task.settings_class(mode="scratch"), Backend("ray"))
-    with pytest.raises(SettingsError, match="tabular does not train on --backend ray") as caught:
-        check_backend(get_task("tabular"), None, Backend("ray"))
-    assert "image-classification (data-parallel network training" in str(caught.value)
+    tabular = get_task("tabular")
+    with pytest.raises(SettingsError, match="tabular trains on --backend ray only with --model auto or lightgbm"):
+        check_backend(tabular, tabular.settings_class(label_column="y", model="linear"), Backend("ray"))
+    check_backend(tabular, tabular.settings_class(label_column="y"), Backend("ray"))
+
+
+def test_lightgbm_models_from_a_cluster_keep_no_addresses():
+    from featureship.tasks.tabular.boosting_ray import without_network
+
+    text = ("tree\nversion=v4\n\nparameters:\n[boosting: gbdt]\n[tree_learner: data]\n[num_machines: 2]\n"
+            "[local_listen_port: 44005]\n[machines: 10.0.0.1:44005,10.0.0.2:39325]\n[pre_partition: 1]\n"
+            "[num_leaves: 31]\n\nend of parameters\n")
+    cleaned = without_network(text)
+    assert "10.0.0" not in cleaned and "44005" not in cleaned and "tree_learner" not in cleaned
+    assert "[boosting: gbdt]\n[num_leaves: 31]\n" in cleaned
 
 
 def _two_ranks(rank: int, port: int, out: str) -> None:

@@ -57,11 +57,29 @@ class Trial:
     booster: Any = None  # trained with early stopping; its first `rounds` trees are the model
 
 
+def trial_params(settings: dict[str, Any], problem: str, n_classes: int, seed: int, threads: int) -> dict[str, Any]:
+    """LightGBM parameters of one SEARCH setting (the same locally and on Ray)."""
+    return {**_objective(problem, n_classes), **settings, "learning_rate": LEARNING_RATE,
+            "bagging_fraction": 0.9, "bagging_freq": 1, "seed": seed, "deterministic": True,
+            "verbose": -1, "num_threads": threads, "min_data_per_group": 5, "cat_smooth": 10.0}
+
+
+def train_trial(params: dict[str, Any], x_train: np.ndarray, y_train: np.ndarray, w_train: np.ndarray | None,
+                x_valid: np.ndarray, y_valid: np.ndarray, categorical: list[int]) -> tuple[Any, int, float]:
+    """One setting trained with early stopping on validation: (booster, best rounds, validation loss)."""
+    lgb = import_lightgbm()
+    train = lgb.Dataset(x_train, y_train, weight=w_train, categorical_feature=categorical, free_raw_data=False)
+    valid = lgb.Dataset(x_valid, y_valid, reference=train, categorical_feature=categorical)
+    booster = lgb.train(params, train, num_boost_round=MAX_ROUNDS, valid_sets=[valid],
+                        callbacks=[lgb.early_stopping(EARLY_STOP, verbose=False)])
+    return booster, max(booster.best_iteration, 1), float(booster.best_score["valid_0"][params["metric"]])
+
+
 def search(x_train: np.ndarray, y_train: np.ndarray, w_train: np.ndarray | None, x_valid: np.ndarray,
            y_valid: np.ndarray, problem: str, n_classes: int, categorical: list[int],
            budget_s: float, seed: int, progress: Reporter) -> list[Trial]:
     """Train each setting of SEARCH with early stopping on validation, within `budget_s`."""
-    lgb = import_lightgbm()
+    import_lightgbm()
     started, trials = time.monotonic(), []
     with progress.step("LightGBM settings search", total=len(SEARCH)) as step:
         for settings in SEARCH:
@@ -70,17 +88,8 @@ def search(x_train: np.ndarray, y_train: np.ndarray, w_train: np.ndarray | None,
                               "settings: the time budget was spent.")
                 break
             t0 = time.monotonic()
-            params = {**_objective(problem, n_classes), **settings, "learning_rate": LEARNING_RATE,
-                      "bagging_fraction": 0.9, "bagging_freq": 1, "seed": seed,
-                      "deterministic": True, "verbose": -1, "num_threads": _threads(x_train),
-                      "min_data_per_group": 5, "cat_smooth": 10.0}
-            train = lgb.Dataset(x_train, y_train, weight=w_train, categorical_feature=categorical,
-                                free_raw_data=False)
-            valid = lgb.Dataset(x_valid, y_valid, reference=train, categorical_feature=categorical)
-            booster = lgb.train(params, train, num_boost_round=MAX_ROUNDS, valid_sets=[valid],
-                                callbacks=[lgb.early_stopping(EARLY_STOP, verbose=False)])
-            rounds = max(booster.best_iteration, 1)
-            score = float(booster.best_score["valid_0"][params["metric"]])
+            params = trial_params(settings, problem, n_classes, seed, _threads(x_train))
+            booster, rounds, score = train_trial(params, x_train, y_train, w_train, x_valid, y_valid, categorical)
             trials.append(Trial(params, rounds, score, time.monotonic() - t0, booster))
             step.advance()
     return trials

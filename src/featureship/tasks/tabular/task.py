@@ -12,7 +12,7 @@ import copy
 import hashlib
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -20,6 +20,8 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
+from featureship.artifacts import run_folder
+from featureship.backends import LOCAL, Backend, Scaling
 from featureship.data.columns import require_columns, require_rows
 from featureship.data.readers import Table
 from featureship.errors import DataError, MissingExtraError
@@ -49,6 +51,15 @@ EXPLAIN_ROWS = 500
 # Tables up to this many rows choose between candidates by cross-validation.
 CV_MAX_ROWS = 5000
 CV_FOLDS = 5
+
+
+@dataclass
+class Placement:
+    """Where LightGBM trains (`--backend`), its Ray checkpoint folder, and what Ray reported."""
+
+    backend: Backend = LOCAL
+    storage: Path | None = None
+    info: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -136,9 +147,25 @@ class TabularTask:
     model_class: ClassVar[type] = TabularModel
     # settings that name columns of the training table (the console offers its columns)
     data_columns: ClassVar[tuple[str, ...]] = ("label_column", "ignore_columns")
+    # --backend ray: LightGBM's search and refit train on Ray Train workers (rows split, trees
+    # grown data-parallel); the preprocessing, the linear baseline and the small-table
+    # cross-validation stay on the driver (seconds).
+    scaling: ClassVar[Scaling] = Scaling("distributed LightGBM with Ray Train (data-parallel trees)",
+                                         "model", ("auto", "lightgbm"))
 
     def fit(self, data: Table, settings: TabularSettings, progress: Reporter,
-            validation: Table | None = None, output: Path | None = None) -> TabularModel:
+            validation: Table | None = None, output: Path | None = None,
+            backend: Backend = LOCAL) -> TabularModel:
+        where = Placement(backend, run_folder(output) / "ray" if output is not None else None)
+        if not backend.is_ray:
+            return self._fit(data, settings, progress, validation, where)
+        from featureship.backends.cluster import ray_cluster
+
+        with ray_cluster(backend, progress):  # one connection for the search and the refit
+            return self._fit(data, settings, progress, validation, where)
+
+    def _fit(self, data: Table, settings: TabularSettings, progress: Reporter, validation: Table | None,
+             where: Placement) -> TabularModel:
         started = time.monotonic()
         frame = data.frame
         require_columns(data, label_column=settings.label_column)
@@ -178,7 +205,7 @@ class TabularTask:
                 use_boosting = False
         if use_boosting:
             model, info = self._lightgbm(prep, parsed_train, y_train, oof, parsed_valid, y_valid,
-                                         labels, class_weight, settings, progress)
+                                         labels, class_weight, settings, progress, where)
             built["lightgbm"], _ = model, candidates.append(info)
         best = max(candidates, key=lambda c: _select_key(labels.problem, c["metrics"]))
         chosen_how = "validation"
@@ -206,7 +233,8 @@ class TabularTask:
         if settings.refit and validation is None:
             with progress.step("refitting the chosen model on train + validation", total=None):
                 final = self._refit(schema.columns, labels, train_frame, y_train, valid_frame, y_valid,
-                                    chosen_name, built[chosen_name], settings, class_weight, n_classes)
+                                    chosen_name, built[chosen_name], settings, class_weight, n_classes,
+                                    where, progress)
             refit_note = ("; the saved model was then refit on train + validation with the same "
                           "settings, so held-out data should score slightly better")
         final.validation = details
@@ -221,7 +249,7 @@ class TabularTask:
                                   validation=_headline(labels.problem, c["metrics"]),
                                   details=c["details"]) for c in candidates],
             training={"seconds_total": round(time.monotonic() - started, 1), "problem": labels.problem,
-                      "refit": bool(refit_note)},
+                      "refit": bool(refit_note), **where.info},
             data=DataInfo(source=str(data.path), fingerprint=fingerprint(frame), train_rows=len(y_train),
                           validation_rows=len(y_valid), validation=valid_desc, notes=notes,
                           skipped_rows=len(frame) - len(labels.rows),
@@ -322,14 +350,24 @@ class TabularTask:
 
     def _lightgbm(self, prep: Preprocessor, parsed_train: Parsed, y_train: np.ndarray, oof: np.ndarray,
                   parsed_valid: Parsed, y_valid: np.ndarray, labels: Labels, class_weight: str | None,
-                  settings: TabularSettings, progress: Reporter) -> tuple[BoostedModel, dict[str, Any]]:
+                  settings: TabularSettings, progress: Reporter,
+                  where: Placement) -> tuple[BoostedModel, dict[str, Any]]:
         t0 = time.monotonic()
         x_train, x_valid = prep.tree_matrix(parsed_train, oof), prep.tree_matrix(parsed_valid)
         _, _, categorical = prep.tree_features()
         weights = _weights(y_train, len(labels.classes)) if class_weight else None
-        trials = boosting.search(x_train, y_train, weights, x_valid, y_valid, labels.problem,
-                                 len(labels.classes), categorical, settings.time_budget_minutes * 60,
-                                 settings.seed, progress)
+        if where.backend.is_ray:
+            from featureship.tasks.tabular.boosting_ray import search_on_ray
+
+            trials, info = search_on_ray(x_train, y_train, weights, x_valid, y_valid, labels.problem,
+                                         len(labels.classes), categorical, settings.time_budget_minutes * 60,
+                                         settings.seed, where.backend, where.storage, progress)
+            where.info.update({k: v for k, v in info.items() if k != "ray_seconds"},
+                              ray_seconds_search=info["ray_seconds"])
+        else:
+            trials = boosting.search(x_train, y_train, weights, x_valid, y_valid, labels.problem,
+                                     len(labels.classes), categorical, settings.time_budget_minutes * 60,
+                                     settings.seed, progress)
         scored = []
         for trial in trials:
             model = BoostedModel.from_trial(trial, labels.problem, len(labels.classes))
@@ -382,8 +420,9 @@ class TabularTask:
 
     def _fit_like(self, name: str, model: LinearModel | BoostedModel, prep: Preprocessor, parsed: Parsed,
                   oof: np.ndarray, y: np.ndarray, labels: Labels, settings: TabularSettings,
-                  class_weight: str | None, searched_rows: int) -> LinearModel | BoostedModel:
-        """A new fit of `name` with `model`'s settings on prepared rows."""
+                  class_weight: str | None, searched_rows: int, on_ray: Placement | None = None,
+                  progress: Reporter | None = None) -> LinearModel | BoostedModel:
+        """A new fit of `name` with `model`'s settings on prepared rows (LightGBM on Ray with `on_ray`)."""
         if name == "linear":
             return LinearModel.fit(prep.linear_matrix(parsed), y, labels.problem, model.regularisation,
                                    class_weight, settings.seed)
@@ -391,17 +430,26 @@ class TabularTask:
         # more rows support proportionally more rounds at the same learning rate
         rounds = max(1, int(round(model.rounds * len(y) / searched_rows)))
         n_classes = len(labels.classes)
-        return BoostedModel.fit(prep.tree_matrix(parsed, oof), y, _weights(y, n_classes) if class_weight else None,
-                                labels.problem, n_classes, categorical, model.params, rounds)
+        x, w = prep.tree_matrix(parsed, oof), _weights(y, n_classes) if class_weight else None
+        if on_ray is not None and progress is not None:
+            from featureship.tasks.tabular.boosting_ray import fit_on_ray
+
+            booster, info = fit_on_ray(x, y, w, categorical, model.params, rounds, on_ray.backend,
+                                       on_ray.storage, progress)
+            on_ray.info["ray_seconds_refit"] = info["ray_seconds"]
+            return BoostedModel(labels.problem, n_classes, booster, model.params, rounds)
+        return BoostedModel.fit(x, y, w, labels.problem, n_classes, categorical, model.params, rounds)
 
     def _refit(self, columns: list[ColumnSpec], labels: Labels, train_frame: pd.DataFrame, y_train: np.ndarray,
                valid_frame: pd.DataFrame, y_valid: np.ndarray, chosen: str, model: LinearModel | BoostedModel,
-               settings: TabularSettings, class_weight: str | None, n_classes: int) -> TabularModel:
-        """The chosen settings fitted again on train + validation."""
+               settings: TabularSettings, class_weight: str | None, n_classes: int,
+               where: Placement, progress: Reporter) -> TabularModel:
+        """The chosen settings fitted again on train + validation (LightGBM where it trained)."""
         frame = pd.concat([train_frame, valid_frame], ignore_index=True)
         y = np.concatenate([y_train, y_valid])
         prep, parsed, _, oof = self._prepare(columns, labels.problem, frame, y, None, settings, class_weight)
-        learner = self._fit_like(chosen, model, prep, parsed, oof, y, labels, settings, class_weight, len(y_train))
+        learner = self._fit_like(chosen, model, prep, parsed, oof, y, labels, settings, class_weight, len(y_train),
+                                 where if where.backend.is_ray else None, progress)
         return TabularModel(settings, labels.problem, labels.classes, prep, learner)
 
     @staticmethod
