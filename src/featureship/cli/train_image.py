@@ -40,6 +40,7 @@ def train_image_classification(
     batch_size: Annotated[int | None, typer.Option("--batch-size")] = None,
     learning_rate: Annotated[float | None, typer.Option("--learning-rate")] = None,
     time_budget_minutes: Annotated[float | None, typer.Option("--time-budget-minutes", help="auto trains what fits in it (default 10).")] = None,
+    precision: Annotated[str | None, typer.Option("--precision", help="Network training: auto (bf16 where the CPU has it) | bf16 | fp32.")] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace the bundle already at --output.")] = False,
     encrypt_key_env: EncryptKeyEnv = None,
     backend: BackendOpt = "local",
@@ -56,7 +57,7 @@ def train_image_classification(
         label_column=label_column, image_column=image_column, image_size=image_size, mode=mode,
         epochs=epochs, finetune_epochs=finetune_epochs, backbone=backbone, seed=seed, resume=resume,
         skip_bad_images=skip_bad_images, flip=flip, batch_size=batch_size, learning_rate=learning_rate,
-        time_budget_minutes=time_budget_minutes,
+        time_budget_minutes=time_budget_minutes, precision=precision,
         **scale_options(backend, ray_address, workers, track),
     )
     show_training_summary(model)

@@ -28,6 +28,9 @@ class LoopSettings:
     epochs: int
     monitor: str = "macro_f1"  # validation metric to maximise
     patience: int = 2  # epochs without improvement before stopping
+    # No early stop before this many epochs: under a cosine schedule planned to the budget,
+    # validation stalls while the rate is high and most of the gain comes as it anneals.
+    min_epochs: int = 0
     time_budget_s: float | None = None
     checkpoint_dir: Path | None = None
     resume: bool = False
@@ -112,7 +115,7 @@ def fit_loop(
         if score > best_score:
             best_score, best_epoch, best_metrics = score, epoch, dict(metrics)
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        early = epoch - best_epoch >= settings.patience
+        early = epoch - best_epoch >= settings.patience and epoch + 1 >= settings.min_epochs
         if early:
             stopped = f"early stop: no {settings.monitor} gain for {settings.patience} epochs"
         if settings.checkpoint_dir is not None:

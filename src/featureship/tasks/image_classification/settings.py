@@ -38,6 +38,9 @@ class ImageClassificationSettings(TaskSettings):
     rotation_degrees: float = Field(10.0, ge=0, le=45)
     crop_scale: float = Field(0.8, gt=0.1, le=1.0, description="Smallest area share a random crop keeps.")
     validation_fraction: float = Field(0.2, gt=0, lt=0.9)
+    precision: Literal["auto", "bf16", "fp32"] = Field(
+        "auto", description="Network training arithmetic: auto is bf16 autocast where the CPU has "
+        "native bf16 (AVX512-BF16, AMX) or on a GPU, fp32 otherwise.")
     time_budget_minutes: float = Field(10, gt=0, description="auto trains a candidate only if its "
                                        "estimate fits; training stops at it.")
     skip_bad_images: bool = Field(False, description="Train without unreadable images (counted) "
