@@ -278,6 +278,7 @@ class AnswerRetrievalModel(FittedModel):
                        "finetuned": self.finetuned, "max_length": self.retriever.encoder.max_length}
         return {"kind": self.kind, "encoder": encoder,
                 "fusion_weight": self.retriever.fusion_weight,
+                "prototype_weight": self.retriever.prototype_weight,
                 "calibration": self.retriever.calibration.as_dict()}
 
     def save(self, directory: Path) -> None:
@@ -332,7 +333,8 @@ class AnswerRetrievalModel(FittedModel):
                                      if k != "target_reached"},
                                   reached=spec["calibration"].get("target_reached", True))
         retriever = Retriever(kb, examples, encoder, answer_emb, example_emb,
-                              float(spec["fusion_weight"]), calibration)
+                              float(spec["fusion_weight"]), calibration,
+                              prototype_weight=float(spec.get("prototype_weight", 0.0)))  # older bundles: 0
         metrics = json.loads((directory / "metrics.json").read_text(encoding="utf-8")).get("validation", {})
         return cls(settings, retriever, spec["kind"], bool(enc and enc.get("finetuned")), metrics)
 

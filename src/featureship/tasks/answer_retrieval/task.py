@@ -46,6 +46,8 @@ from featureship.tasks.answer_retrieval.retriever import Examples, Retriever
 from featureship.tasks.answer_retrieval.settings import AnswerRetrievalSettings
 
 ZERO_SHOT_FUSION = 0.1  # no questions to choose it on; a light lexical nudge
+# Weights of an answer's example centroid against its nearest example (see retriever.py).
+PROTOTYPE_WEIGHTS = (0.0, 0.25, 0.5, 0.75)
 HEADLINE = ("accuracy", "recall_at_3", "mrr", "coverage", "answered_precision")
 _CURVE_POINTS = 200
 
@@ -223,25 +225,26 @@ class AnswerRetrievalTask:
         t0 = time.monotonic()
         lexical = retriever.lexical.scores(valid_texts)
         if retriever.encoder is None:
-            weights, fused_by_w = [0.0], {0.0: lexical}
-        else:
-            dense = retriever.dense(valid_embeddings)
-            weights = list(FUSION_WEIGHTS)
-            fused_by_w = {w: dense + w * lexical for w in weights}
+            grid, fused_by = [(0.0, 0.0)], {(0.0, 0.0): lexical}
+        else:  # (prototype weight β, fusion weight w), chosen together
+            dense = {beta: retriever.dense(valid_embeddings, beta) for beta in PROTOTYPE_WEIGHTS}
+            grid = [(beta, w) for beta in PROTOTYPE_WEIGHTS for w in FUSION_WEIGHTS]
+            fused_by = {(beta, w): dense[beta] + w * lexical for beta, w in grid}
 
-        def quality(w: float) -> tuple[float, float]:
-            ranks = (fused_by_w[w] > fused_by_w[w][np.arange(len(truth)), truth][:, None]).sum(1)
+        def quality(key: tuple[float, float]) -> tuple[float, float]:
+            fused = fused_by[key]
+            ranks = (fused > fused[np.arange(len(truth)), truth][:, None]).sum(1)
             return float((ranks == 0).mean()), float((1.0 / (ranks + 1)).mean())
 
-        best_w = max(weights, key=quality)
-        fused = fused_by_w[best_w]
+        best_beta, best_w = max(grid, key=quality)  # ties: the first, i.e. the smaller β and w
+        fused = fused_by[(best_beta, best_w)]
         calibration: Calibration = calibrate(fused, truth, settings.target_precision)
-        retriever.fusion_weight = best_w
+        retriever.fusion_weight, retriever.prototype_weight = best_w, best_beta
         retriever.calibration = calibration
         probs = probabilities(fused, calibration.temperature)
         metrics = ranking_metrics(probs, truth, calibration)
         curve = precision_coverage(probs.max(1), probs.argmax(1) == truth)
-        info = {**details, "fusion_weight": best_w, "temperature": round(calibration.temperature, 5),
+        info = {**details, "fusion_weight": best_w, "prototype_weight": best_beta, "temperature": round(calibration.temperature, 5),
                 "threshold": calibration.threshold}
         return Built(name, retriever, metrics, curve, seconds + time.monotonic() - t0, info)
 
