@@ -5,10 +5,12 @@ Training runs on 300 banking77 rows with short texts, so the module stays within
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -101,31 +103,39 @@ def test_two_ray_workers_train_the_image_cnn_like_one_local_process(ray_cluster,
         [p["label"] for p in remote.predict(list(held_out["image"]))]
 
 
-@pytest.mark.slow
-def test_a_killed_worker_is_survived_from_its_last_checkpoint(ray_cluster, subset, tmp_path):
+@contextlib.contextmanager
+def killing_a_worker(snapshots: str) -> Iterator[list[int]]:
+    """SIGKILL one Ray Train worker (no cleanup, like a lost machine) once a checkpoint of the
+    run matching `snapshots` is registered; yields the killed pids (one, once it happened)."""
     import psutil
 
-    out = tmp_path / "model"
     killed: list[int] = []
 
     def kill_after_first_checkpoint() -> None:
         deadline = time.monotonic() + 240
         while time.monotonic() < deadline and not killed:
             # the snapshot is written once Ray Train has registered a reported checkpoint
-            if glob.glob(str(out) + ".run/ray/*/checkpoint_manager_snapshot.json"):
+            if glob.glob(snapshots):
                 for proc in psutil.process_iter(["pid", "cmdline"]):
                     if (proc.info["cmdline"] or [""])[0].startswith("ray::RayTrainWorker"):
-                        proc.kill()  # SIGKILL: no cleanup, like a lost machine
+                        proc.kill()
                         killed.append(proc.info["pid"])
                         return
-            time.sleep(0.2)
+            time.sleep(0.1)
 
     watcher = threading.Thread(target=kill_after_first_checkpoint, daemon=True)
     watcher.start()
-    model = featureship.train("text-classification", data=subset, output=out, backend="ray", workers=2,
-                              **{**FINETUNE, "epochs": 3})
+    yield killed
     watcher.join(timeout=5)
     assert killed, "no training worker was found to kill"
+
+
+@pytest.mark.slow
+def test_a_killed_worker_is_survived_from_its_last_checkpoint(ray_cluster, subset, tmp_path):
+    out = tmp_path / "model"
+    with killing_a_worker(str(out) + ".run/ray/*/checkpoint_manager_snapshot.json"):
+        model = featureship.train("text-classification", data=subset, output=out, backend="ray", workers=2,
+                                  **{**FINETUNE, "epochs": 3})
     training = model.describe().training
     assert training["resumed_from_epoch"] >= 1  # continued after a reported epoch, not from zero
     assert [row["epoch"] for row in training["history"]] == [1, 2, 3]
@@ -166,28 +176,10 @@ def test_two_ray_workers_train_lightgbm_like_one_local_process(ray_cluster, tmp_
 
 @pytest.mark.slow
 def test_a_killed_lightgbm_worker_resumes_after_the_finished_settings(ray_cluster, tmp_path):
-    import psutil
-
     out = tmp_path / "model"
-    killed: list[int] = []
-
-    def kill_after_first_setting() -> None:
-        deadline = time.monotonic() + 240
-        while time.monotonic() < deadline and not killed:
-            if glob.glob(str(out) + ".run/ray/lightgbm-search-*/checkpoint_manager_snapshot.json"):
-                for proc in psutil.process_iter(["pid", "cmdline"]):
-                    if (proc.info["cmdline"] or [""])[0].startswith("ray::RayTrainWorker"):
-                        proc.kill()
-                        killed.append(proc.info["pid"])
-                        return
-            time.sleep(0.1)
-
-    watcher = threading.Thread(target=kill_after_first_setting, daemon=True)
-    watcher.start()
-    model = featureship.train("tabular", data=_review_rows(6000), output=out, backend="ray", workers=2,
-                              refit=False, **TABULAR)
-    watcher.join(timeout=5)
-    assert killed, "no training worker was found to kill"
+    with killing_a_worker(str(out) + ".run/ray/lightgbm-search-*/checkpoint_manager_snapshot.json"):
+        model = featureship.train("tabular", data=_review_rows(6000), output=out, backend="ray", workers=2,
+                                  refit=False, **TABULAR)
     training = model.describe().training
     assert training["settings_resumed"] >= 1  # the settings finished before the loss were kept
     assert len(model.describe().candidates[0].details["trials"]) == 5
