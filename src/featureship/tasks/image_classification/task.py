@@ -259,7 +259,7 @@ class ImageClassificationTask:
     @staticmethod
     def _fits(net: ClassifierNet, train: tr.Split, valid_rows: int, epochs: int,
               settings: ImageClassificationSettings, remaining: float, what: str, progress: Reporter) -> bool:
-        estimate = epochs * tr.seconds_per_epoch(net, train, valid_rows, settings, settings.learning_rate)
+        estimate = epochs * tr.seconds_per_epoch(net, train, valid_rows, settings)
         fits = estimate <= remaining
         progress.info(f"{what}: about {estimate / 60:.1f} min for {epochs} epochs (time left "
                       f"{remaining / 60:.1f} min) → " + ("training it" if fits else
@@ -283,7 +283,7 @@ class ImageClassificationTask:
             # Fit the epochs to the budget up front, so the cosine schedule anneals fully instead
             # of being cut while the rate is still high. The estimate times whole steps and the
             # validation passes (it reads ~15% high on Fashion-MNIST: no margin on top).
-            per_epoch = tr.seconds_per_epoch(net, train, len(valid.pixels), settings, lr)
+            per_epoch = tr.seconds_per_epoch(net, train, len(valid.pixels), settings)
             affordable = max(1, int(0.9 * budget / max(per_epoch, 1e-6)))
             if affordable < epochs:
                 progress.note(f"{kind}: {epochs} epochs would take about {epochs * per_epoch / 60:.1f} "

@@ -99,15 +99,14 @@ def training_precision(settings: ImageClassificationSettings) -> bool:
     return use_bf16(CPU, settings.precision)
 
 
-def seconds_per_epoch(net: ClassifierNet, train: Split, valid_rows: int, settings: ImageClassificationSettings,
-                      lr: float) -> float:
+def seconds_per_epoch(net: ClassifierNet, train: Split, valid_rows: int, settings: ImageClassificationSettings) -> float:
     """An epoch's seconds from timed steps: augmentation, forward, backward and AdamW step of a
     training batch, plus the forward passes validation costs (weights restored after)."""
     batch_size, bf16 = settings.batch_size, training_precision(settings)
     batch = to_tensor(train.pixels[: min(batch_size, len(train.pixels))])
     targets = torch.as_tensor(train.y[: len(batch)], dtype=torch.long)
     state = {k: v.clone() for k, v in net.state_dict().items()}  # BN statistics move in train()
-    optimizer = torch.optim.AdamW(net.parameters(), lr=lr)
+    optimizer = torch.optim.AdamW(net.parameters())  # its cost, not its rate, is what is timed
     generator = torch.Generator().manual_seed(0)
     net.train()
     timings = []

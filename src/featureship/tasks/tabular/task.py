@@ -26,7 +26,7 @@ from featureship.data.columns import require_columns, require_rows
 from featureship.data.readers import Table
 from featureship.errors import DataError, MissingExtraError
 from featureship.manifest import Candidate, DataInfo, Manifest
-from featureship.progress import Reporter
+from featureship.progress import Reporter, silent
 from featureship.tasks.tabular import boosting, linear
 from featureship.tasks.tabular.boosting import BoostedModel
 from featureship.tasks.tabular.fitted import TabularModel
@@ -431,11 +431,11 @@ class TabularTask:
         rounds = max(1, int(round(model.rounds * len(y) / searched_rows)))
         n_classes = len(labels.classes)
         x, w = prep.tree_matrix(parsed, oof), _weights(y, n_classes) if class_weight else None
-        if on_ray is not None and progress is not None:
+        if on_ray is not None:
             from featureship.tasks.tabular.boosting_ray import fit_on_ray
 
             booster, info = fit_on_ray(x, y, w, categorical, model.params, rounds, on_ray.backend,
-                                       on_ray.storage, progress)
+                                       on_ray.storage, progress or silent())
             on_ray.info["ray_seconds_refit"] = info["ray_seconds"]
             return BoostedModel(labels.problem, n_classes, booster, model.params, rounds)
         return BoostedModel.fit(x, y, w, labels.problem, n_classes, categorical, model.params, rounds)
