@@ -126,7 +126,8 @@ def serve(
     max_latency_ms: Annotated[int, typer.Option("--max-latency-ms", help="Longest a request waits for others to join its batch (only under load).")] = 5,
     api_key_env: Annotated[str | None, typer.Option("--api-key-env", help="Environment variable with the API key(s) (comma-separated) required on /v1 and /metrics.")] = None,
     graceful_timeout: Annotated[int, typer.Option("--graceful-timeout", help="Seconds in-flight requests get to finish on SIGTERM.")] = 30,
-    torch_threads: Annotated[int, typer.Option("--torch-threads", help="torch threads per model (0: one core for HTTP, the rest split between models).")] = 0,
+    torch_threads: Annotated[int, typer.Option("--torch-threads", help="torch threads per model copy (0: one core for HTTP, the rest split between copies).")] = 0,
+    replicas: Annotated[int, typer.Option("--replicas", help="Copies of each model, each with its own worker thread (0: two when each model can have two cores, else one).")] = 0,
     key_env: KeyEnv = None,
     redact_pii: RedactPii = False,
 ) -> None:
@@ -139,7 +140,8 @@ def serve(
     keys = read_api_keys(api_key_env) if api_key_env is not None else ()
     settings = ServerSettings(max_batch=max_batch, max_text_chars=max_text_chars, max_queue=max_queue,
                               max_batch_size=max_batch_size, max_latency_ms=max_latency_ms,
-                              torch_threads=torch_threads, api_keys=keys, max_image_bytes=max_image_bytes,
+                              torch_threads=torch_threads, replicas=replicas, api_keys=keys,
+                              max_image_bytes=max_image_bytes,
                               bundle_key=bundle_key(key_env), redact_pii=redact_pii)
     api = create_app([Path(b) for b in bundles], settings)
     typer.echo(f"featureship: the console is at http://{host}:{port}/ and the API docs at "

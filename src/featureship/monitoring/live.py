@@ -52,11 +52,14 @@ class LiveMonitor:
             return None
         return cls(model, DriftDetector(profile), **options)
 
-    def observe(self, inputs: list, outputs: list[dict]) -> None:
-        """Add one predict batch to the window (features and labels only)."""
+    def observe(self, inputs: list, outputs: list[dict], model: FittedModel | None = None) -> None:
+        """Add one predict batch to the window (features and labels only). `model`: the copy
+        of the model that predicted it (a served model may run several), whose predict cache
+        holds its features and which may be called on this thread; default the monitor's."""
         if not inputs:
             return
-        features = self.model.drift_features(inputs, outputs, compute=False)
+        model = model or self.model
+        features = model.drift_features(inputs, outputs, compute=False)
         how = "features_cached"
         if features is None and self.detector.reference is not None:
             with self._lock:
@@ -64,7 +67,7 @@ class LiveMonitor:
                 due = (self._misses - 1) % self.recompute_every == 0
             if due:
                 with self._compute_lock:
-                    features = self.model.drift_features(inputs, outputs, compute=True)
+                    features = model.drift_features(inputs, outputs, compute=True)
                 how = "features_recomputed"
             else:
                 how = "features_skipped"

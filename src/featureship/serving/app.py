@@ -55,7 +55,8 @@ def create_app(bundle_dirs: list[Path], settings: ServerSettings | None = None,
         app.state.stopping = False
         try:
             load_models(models, app.state.metrics, settings.torch_threads,
-                        key=settings.bundle_key, redact_pii=settings.redact_pii)
+                        key=settings.bundle_key, redact_pii=settings.redact_pii,
+                        replicas=settings.replicas)
         except Exception as exc:
             stop_models(models)
             logger.error("cannot start the server: %s", exc)

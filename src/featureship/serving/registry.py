@@ -6,6 +6,8 @@ import logging
 import math
 import re
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,7 +15,7 @@ from typing import Any
 from featureship.endpoints import Endpoint, Limits
 from featureship.errors import SettingsError
 from featureship.manifest import Manifest
-from featureship.serving.worker import ModelWorker, QueueFull, describe_failure, thread_shares
+from featureship.serving.worker import ModelWorker, QueueFull, describe_failure, thread_plan
 from featureship.tasks.base import FittedModel
 
 __all__ = ["QueueFull", "ServedModel", "declare_models", "load_models", "stop_models"]
@@ -89,28 +91,34 @@ def declare_models(bundle_dirs: list[Path], limits: Limits, max_queue: int,
 
 
 def load_models(served: dict[str, ServedModel], metrics: Any = None, torch_threads: int = 0,
-                key: Any = None, redact_pii: bool = False) -> None:
+                key: Any = None, redact_pii: bool = False, replicas: int = 0) -> None:
     """Load (and checksum-verify) every bundle and start its worker; any failure stops the
-    start-up with its message. The cores are split evenly between the models' workers.
+    start-up with its message. The cores are split evenly between the models' workers;
+    `replicas` copies of each model (0: featureship.serving.worker.thread_plan decides).
 
     `key` opens encrypted bundles and checks signed ones; `redact_pii` makes every model
     redact PII in its inputs (a bundle trained with --redact-pii does so anyway).
     """
     from featureship.api import load
 
-    cores, share = thread_shares(len(served), torch_threads)
-    logger.info("threads: %d core(s), %d model(s): %d torch intra-op thread(s) per model worker",
-                cores, len(served), share)
+    plan = thread_plan(len(served), torch_threads, replicas)
+    logger.info("threads: %d core(s), %d model(s): %d cop%s of each, %d torch intra-op "
+                "thread(s) per copy", plan.cores, len(served), plan.replicas,
+                "y" if plan.replicas == 1 else "ies", plan.threads)
     for entry in served.values():
         started = time.perf_counter()
-        entry.model = load(entry.directory, key=key)
+        with torch_threads_while_loading(plan.threads):
+            copies = [load(entry.directory, key=key) for _ in range(plan.replicas)]
         if redact_pii:
-            entry.model.redact_pii = True
+            for copy in copies:
+                copy.redact_pii = True
+        entry.model = copies[0]
         entry.manifest = entry.model.describe()
         entry.load_seconds = time.perf_counter() - started
         monitor = live_monitor(entry.name, entry.model)
         entry.worker.metrics = metrics
-        entry.worker.start(entry.model, threads=share, monitor=monitor)
+        entry.worker.start(entry.model, threads=plan.threads, monitor=monitor,
+                           replicas=copies[1:])
         if metrics is not None:
             metrics.load_seconds.labels(entry.name).set(entry.load_seconds)
             metrics.models_loaded.inc()
@@ -119,6 +127,20 @@ def load_models(served: dict[str, ServedModel], metrics: Any = None, torch_threa
                     entry.manifest.task, entry.directory, entry.load_seconds,
                     entry.worker.max_batch_size, entry.worker.max_latency_s * 1000,
                     "on" if monitor is not None else "off")
+
+
+@contextmanager
+def torch_threads_while_loading(threads: int) -> Iterator[None]:
+    """A runtime that sizes its thread pool at load time (ONNX Runtime sessions read
+    torch.get_num_threads()) takes the copy's share, not the whole machine."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def stop_models(served: dict[str, ServedModel], timeout: float = 30.0) -> None:

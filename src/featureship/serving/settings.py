@@ -30,9 +30,12 @@ class ServerSettings:
     # Longest a request waits for others to join its batch; only spent while the server is
     # under concurrent load (see featureship.serving.worker), never for a lone request.
     max_latency_ms: int = 5
-    # torch intra-op threads per model worker; 0 = one core for the event loop, the rest split
-    # evenly between the models (featureship.serving.worker.thread_shares).
+    # torch intra-op threads per model copy; 0 = one core for the event loop, the rest split
+    # evenly between the copies (featureship.serving.worker.thread_plan).
     torch_threads: int = 0
+    # copies of each model, one worker thread each; 0 = two when every model can have two
+    # cores, else one (featureship.serving.worker.thread_plan).
+    replicas: int = 0
     # Bearer keys required on /v1 routes and /metrics; empty = no authentication.
     # repr=False: settings get logged and printed, keys must never be.
     api_keys: tuple[str, ...] = field(default=(), repr=False)
@@ -49,6 +52,7 @@ class ServerSettings:
             ("--max-batch-size", self.max_batch_size, 1),
             ("--max-latency-ms", self.max_latency_ms, 0),
             ("--torch-threads", self.torch_threads, 0),
+            ("--replicas", self.replicas, 0),
             ("--max-image-bytes", self.max_image_bytes, 1),
         ):
             if not isinstance(value, int) or isinstance(value, bool) or value < least:

@@ -1,7 +1,7 @@
-"""One worker thread per served model: it owns the model and batches concurrent requests.
+"""Worker threads per served model: they own the model and batch concurrent requests.
 
     worker = ModelWorker("intent", max_batch_size=32, max_latency_s=0.005, max_queue=64, ...)
-    worker.start(model, threads=2)
+    worker.start(model, threads=1, replicas=[copy])   # copy: the bundle loaded a second time
     outputs = await worker.predict("predict", ["a text", "another"])   # from the event loop
     answer = await worker.call(lambda model: model.recommend(user=1, k=5))
     worker.stop()                                                       # drains what is queued
@@ -10,6 +10,12 @@ Requests for a batch endpoint (`Endpoint.batch`) queue here; the worker takes ev
 request that fits into `max_batch_size` inputs and calls the model once for all of them, so
 concurrent callers share forward passes and no lock serialises them. Only this thread touches
 the model, so a Hugging Face tokenizer is never shared across threads ("Already borrowed").
+
+Replicas (Triton's instance count, TorchServe's workers per model): each further copy of the
+model gets its own thread, and all take batches from the one queue. Two single-threaded
+copies use two cores without an OpenMP barrier between them, so a thread the event loop
+preempts delays only its own batch: MiniLM on 2 cores embedded 175 reviews/s as two
+1-thread replicas against 114/s as one 2-thread model (batches of 32, benchmarks/RESULTS.md).
 
 When to wait for more: a batch waits (at most `max_latency_s` from its first request's
 arrival) only for as many requests as the previous batch had. A lone client therefore never
@@ -72,17 +78,16 @@ class ModelWorker:
         self.max_latency_s = max_latency_s
         self.max_queue = max_queue
         self.metrics = metrics
-        self.model: FittedModel | None = None
+        self.model: FittedModel | None = None  # the first copy
+        self.copies: list[FittedModel] = []
         self.monitor: Any = None  # a featureship.monitoring LiveMonitor, when the bundle has one
         self.last_verdict: dict[str, Any] | None = None
         self._verdict_at = 0.0
         self._jobs: deque[_Job] = deque()
         self._wake = threading.Condition()
-        self._thread: threading.Thread | None = None
+        self._workers: list[threading.Thread] = []
         self._stopping = False
         self._threads = 0
-        # requests in the previous batch: how many the next one waits for (see module doc)
-        self._expected = 1
 
     @property
     def waiting(self) -> int:
@@ -91,30 +96,42 @@ class ModelWorker:
 
     @property
     def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive() and not self._stopping
+        return any(t.is_alive() for t in self._workers) and not self._stopping
+
+    @property
+    def replicas(self) -> int:
+        return len(self._workers)
 
     # ---- lifecycle ---------------------------------------------------------------------------
-    def start(self, model: FittedModel, threads: int = 0, monitor: Any = None) -> None:
-        """Start the thread that owns `model`; `threads` > 0 sets its torch intra-op threads."""
+    def start(self, model: FittedModel, threads: int = 0, monitor: Any = None,
+              replicas: list[FittedModel] | tuple[FittedModel, ...] = ()) -> None:
+        """Start one thread that owns `model` and one per further copy in `replicas` (each
+        loaded separately: copies share nothing); `threads` > 0 sets each one's torch
+        intra-op threads."""
         self.model, self.monitor, self._threads = model, monitor, threads
+        self.copies = [model, *replicas]
         self._stopping = False
         if self.metrics is not None:
             self.metrics.queue_depth.labels(self.name).set_function(lambda: len(self._jobs))
-        self._thread = threading.Thread(target=self._run, name=f"featureship-model-{self.name}",
-                                        daemon=True)
-        self._thread.start()
+        self._workers = [
+            threading.Thread(target=self._run, args=(copy,), daemon=True,
+                             name=f"featureship-model-{self.name}" + (f"-{k}" if k else ""))
+            for k, copy in enumerate(self.copies)]
+        for thread in self._workers:
+            thread.start()
 
     def stop(self, timeout: float = 30.0) -> None:
-        """Finish every queued request, then end the thread (or give up after `timeout`)."""
+        """Finish every queued request, then end the threads (or give up after `timeout`)."""
         with self._wake:
             self._stopping = True
             self._wake.notify_all()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            if self._thread.is_alive():
+        deadline = time.monotonic() + timeout
+        for thread in self._workers:
+            thread.join(max(0.0, deadline - time.monotonic()))
+            if thread.is_alive():
                 logger.warning("model '%s': worker still busy after %.0f s at shutdown",
                                self.name, timeout)
-        self._thread = None
+        self._workers = []
 
     # ---- from the event loop -------------------------------------------------------------------
     async def predict(self, handler: str, inputs: list[Any]) -> list[Any]:
@@ -138,23 +155,25 @@ class ModelWorker:
             self._wake.notify()
         return await job.future
 
-    # ---- on the worker thread ------------------------------------------------------------------
-    def _run(self) -> None:
+    # ---- on a worker thread ------------------------------------------------------------------
+    def _run(self, model: FittedModel) -> None:
         if self._threads > 0:
             import torch
 
             # Per thread under OpenMP: this worker's forward passes use its share of the cores.
             torch.set_num_threads(self._threads)
+        expected = 1  # requests in this thread's previous batch (see the module docstring)
         while True:
-            batch = self._next_batch()
+            batch = self._next_batch(expected)
             if batch is None:
                 return
             if batch[0].call is not None:
-                self._run_call(batch[0])
+                self._run_call(batch[0], model)
             else:
-                self._run_batch(batch)
+                expected = len(batch)
+                self._run_batch(batch, model)
 
-    def _next_batch(self) -> list[_Job] | None:
+    def _next_batch(self, expected: int) -> list[_Job] | None:
         with self._wake:
             while True:
                 while not self._jobs and not self._stopping:
@@ -183,25 +202,24 @@ class ModelWorker:
                     size += len(job.inputs or ())
                     continue
                 remaining = deadline - time.perf_counter()
-                if len(batch) >= self._expected or remaining <= 0 or self._stopping:
+                if len(batch) >= expected or remaining <= 0 or self._stopping:
                     break
                 self._wake.wait(remaining)
-            self._expected = len(batch)
             return batch
 
-    def _run_call(self, job: _Job) -> None:
+    def _run_call(self, job: _Job, model: FittedModel) -> None:
         self._waited([job])
         try:
-            _settle(job, job.call(self.model), None)  # type: ignore[misc]
+            _settle(job, job.call(model), None)  # type: ignore[misc]
         except Exception as exc:
             _settle(job, None, exc)
 
-    def _run_batch(self, batch: list[_Job], isolating: bool = False) -> None:
+    def _run_batch(self, batch: list[_Job], model: FittedModel, isolating: bool = False) -> None:
         if not isolating:
             self._waited(batch)
         inputs = [x for job in batch for x in job.inputs or ()]
         try:
-            outputs = list(getattr(self.model, batch[0].handler)(inputs))
+            outputs = list(getattr(model, batch[0].handler)(inputs))
             if len(outputs) != len(inputs):
                 raise RuntimeError(f"model.{batch[0].handler} returned {len(outputs)} results "
                                    f"for {len(inputs)} inputs")
@@ -210,7 +228,7 @@ class ModelWorker:
                 _settle(batch[0], None, exc)
             else:  # find the request(s) at fault: each of the others still gets its answer
                 for job in batch:
-                    self._run_batch([job], isolating=True)
+                    self._run_batch([job], model, isolating=True)
             return
         if self.metrics is not None:
             self.metrics.observe_batch(self.name, len(inputs))
@@ -220,7 +238,7 @@ class ModelWorker:
             end = start + len(job.inputs or ())
             _settle(job, outputs[start:end], None)
             start = end
-        self._observe(inputs, outputs)
+        self._observe(inputs, outputs, model)
 
     def _waited(self, batch: list[_Job]) -> None:
         if self.metrics is not None:
@@ -228,12 +246,13 @@ class ModelWorker:
             for job in batch:
                 self.metrics.queue_wait.labels(self.name).observe(now - job.enqueued)
 
-    def _observe(self, inputs: list[Any], outputs: list[Any]) -> None:
+    def _observe(self, inputs: list[Any], outputs: list[Any], model: FittedModel) -> None:
         """Feed the drift monitor; its failures are logged and never fail a request."""
         if self.monitor is None:
             return
         try:
-            self.monitor.observe(inputs, outputs)
+            # `model`: the copy that just predicted holds this batch's features in its cache
+            self.monitor.observe(inputs, outputs, model=model)
             if time.monotonic() - self._verdict_at >= VERDICT_EVERY_S:
                 self.refresh_verdict()
         except Exception as exc:
@@ -274,15 +293,24 @@ def describe_failure(exc: BaseException) -> str:
     return f"{type(exc).__module__}.{type(exc).__qualname__} (message withheld)\n{frames}"
 
 
-def thread_shares(models: int, per_model: int = 0) -> tuple[int, int]:
-    """(cores, torch intra-op threads per model worker).
+@dataclass(frozen=True)
+class ThreadPlan:
+    cores: int
+    replicas: int  # copies of each model, one worker thread each
+    threads: int  # torch intra-op threads of each copy
 
-    `per_model` > 0 is taken as given. Otherwise one core is left to the event loop (HTTP
-    parsing, JSON and validation run there under load) and the rest are split evenly between
-    the models, at least one thread each, so busy models do not oversubscribe the CPU. On a
-    loaded 2-core machine, one MiniLM forward took 2.1 s with 2 intra-op threads and 0.17 s
-    with 1: an OpenMP parallel region waits for its slowest thread, and a thread that shares
-    its core with the event loop is often descheduled.
+
+def thread_plan(models: int, per_model: int = 0, replicas: int = 0) -> ThreadPlan:
+    """How the cores are shared: copies of each model and intra-op threads per copy.
+
+    Given values (> 0) are taken as they are. By default one model on two or more cores
+    gets two copies (see the module docstring), and more models than half the cores get one
+    copy each, so busy models do not oversubscribe the CPU. Intra-op
+    threads split the cores left after one for the event loop (HTTP parsing, JSON and
+    validation run there), one thread each at least. On a loaded 2-core machine, one MiniLM
+    forward took 2.1 s with 2 intra-op threads and 0.17 s with 1: an OpenMP parallel region
+    waits for its slowest thread, and a thread that shares its core with the event loop is
+    often descheduled.
     """
     import os
 
@@ -290,7 +318,9 @@ def thread_shares(models: int, per_model: int = 0) -> tuple[int, int]:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
         cores = os.cpu_count() or 1
+    models = max(1, models)
+    copies = replicas if replicas > 0 else (2 if 2 * models <= cores else 1)
     if per_model > 0:
-        return cores, per_model
+        return ThreadPlan(cores, copies, per_model)
     usable = cores - 1 if cores > 1 else 1
-    return cores, max(1, usable // max(1, models))
+    return ThreadPlan(cores, copies, max(1, usable // (models * copies)))

@@ -26,7 +26,8 @@ PREDICT = "/v1/models/intent/predict"
 @pytest.fixture(scope="module")
 def app(text_bundle: Path) -> FastAPI:
     return create_app(
-        [text_bundle], ServerSettings(max_batch=MAX_BATCH, max_text_chars=MAX_TEXT_CHARS)
+        [text_bundle], ServerSettings(max_batch=MAX_BATCH, max_text_chars=MAX_TEXT_CHARS,
+                                      replicas=1),  # one copy: tests patch its methods
     )
 
 
@@ -192,7 +193,8 @@ def test_a_full_queue_answers_503_with_retry_after(text_bundle: Path) -> None:
         release.wait(timeout=10)
         return [{"label": "x", "score": 1.0, "scores": {"x": 1.0}} for _ in rows]
 
-    app = create_app([text_bundle], ServerSettings(max_queue=1))
+    # one copy of the model: the test holds that copy's predict
+    app = create_app([text_bundle], ServerSettings(max_queue=1, replicas=1))
     with TestClient(app) as client:
         app.state.models["intent"].model.predict = slow
         answers: list[int] = []

@@ -29,7 +29,8 @@ KEYS = ("first-key-0123456789abcdef", "second-key-0123456789abcdef")
 
 @pytest.fixture(scope="module")
 def app(text_bundle: Path) -> FastAPI:
-    return create_app([text_bundle], ServerSettings(max_batch=8, max_batch_size=64))
+    # one copy of the model: the tests patch its predict to hold or count forward passes
+    return create_app([text_bundle], ServerSettings(max_batch=8, max_batch_size=64, replicas=1))
 
 
 @pytest.fixture(scope="module")
@@ -85,6 +86,43 @@ def test_concurrent_http_requests_share_forward_passes_and_keep_their_answers(
         for a, b in zip(got, expected, strict=True):
             # bf16 kernels pad a batch differently from a lone text: 1.5e-3 apart on an AMX Xeon
             assert a["score"] == pytest.approx(b["score"], abs=5e-3)
+
+
+def test_two_copies_of_a_model_answer_concurrent_requests_at_the_same_time(
+    text_bundle: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    texts = ["my card was declined", "how do I top up?", "where is my new card", "cancel it"]
+    with caplog.at_level(logging.INFO, logger="featureship.serving"), \
+            TestClient(create_app([text_bundle], ServerSettings(replicas=2))) as client:
+        served = client.app.state.models["intent"]
+        alone = [client.post(PREDICT, json={"inputs": [t]}).json()["predictions"] for t in texts]
+        copies = served.worker.copies
+        assert len(copies) == 2 and copies[0] is not copies[1]  # loaded twice, nothing shared
+        busy = [threading.Event(), threading.Event()]
+        release = threading.Event()
+        for copy, started in zip(copies, busy, strict=True):
+            def held(rows: list[str], real=copy.predict, started=started) -> list[dict]:
+                started.set()
+                assert release.wait(timeout=20)
+                return real(rows)
+            copy.predict = held
+        answers: dict[int, Any] = {}
+        threads = [threading.Thread(target=lambda i=i: answers.__setitem__(
+            i, client.post(PREDICT, json={"inputs": [texts[i]]}))) for i in range(len(texts))]
+        for thread in threads:
+            thread.start()
+        both = all(started.wait(timeout=20) for started in busy)  # each copy inside a predict
+        release.set()
+        for thread in threads:
+            thread.join(timeout=30)
+        counts = served.monitor.counts
+    assert both
+    assert "2 copies of each" in caplog.text
+    for i, expected in enumerate(alone):
+        assert answers[i].status_code == 200
+        assert answers[i].json()["predictions"][0]["label"] == expected[0]["label"]
+    # the drift monitor read each batch's embeddings from the copy that computed them
+    assert counts["features_recomputed"] == 0 and counts["observed"] == 2 * len(texts)
 
 
 def test_a_failing_input_in_a_batch_fails_only_its_request(
@@ -226,7 +264,7 @@ def test_keys_never_reach_the_logs_or_the_settings_repr(
         client.get("/v1/models", headers={"Authorization": "Bearer wrong-but-logged?"})
         client.get("/v1/models", headers={"Authorization": f"Bearer {KEYS[1]}"})
     assert "API keys on: 2 key(s)" in caplog.text
-    assert "torch intra-op thread(s) per model worker" in caplog.text  # thread settings logged
+    assert "torch intra-op thread(s) per copy" in caplog.text  # thread settings logged
     for secret in (*KEYS, "wrong-but-logged?"):
         assert secret not in caplog.text
 
@@ -247,7 +285,7 @@ class FakeLiveMonitor:
     def for_model(cls, model: Any) -> FakeLiveMonitor | None:
         return cls()
 
-    def observe(self, inputs: list, outputs: list[dict]) -> None:
+    def observe(self, inputs: list, outputs: list[dict], model: Any = None) -> None:
         self.window += [(i, o["label"]) for i, o in zip(inputs, outputs, strict=True)]
 
     def verdict(self) -> dict[str, Any]:

@@ -11,7 +11,7 @@ import pytest
 
 from featureship.errors import FeatureshipError
 from featureship.serving.metrics import Metrics
-from featureship.serving.worker import ModelWorker, QueueFull, thread_shares
+from featureship.serving.worker import ModelWorker, QueueFull, thread_plan
 
 
 class CountingModel:
@@ -175,7 +175,7 @@ class FakeMonitor:
         self.seen: list[tuple[list[Any], list[dict]]] = []
         self.fail = fail
 
-    def observe(self, inputs: list, outputs: list[dict]) -> None:
+    def observe(self, inputs: list, outputs: list[dict], model: Any = None) -> None:
         if self.fail:
             raise ValueError(f"cannot profile {inputs[0]!r}")
         self.seen.append((list(inputs), list(outputs)))
@@ -233,8 +233,36 @@ def test_stop_answers_what_is_queued_first() -> None:
 
 
 @pytest.mark.parametrize("models", [1, 2, 3, 64])
-def test_thread_shares_split_the_cores_and_leave_one_for_http(models: int) -> None:
-    cores, share = thread_shares(models)
-    assert share >= 1
-    assert share * models <= max(cores - 1, models)  # never oversubscribed (one each at least)
-    assert thread_shares(models, per_model=3) == (cores, 3)  # --torch-threads wins
+def test_thread_plan_splits_the_cores_and_leaves_one_for_http(models: int) -> None:
+    plan = thread_plan(models)
+    assert plan.threads >= 1 and plan.replicas >= 1
+    # never oversubscribed beyond one thread per copy, and intra-op threads leave a core free
+    assert plan.threads * plan.replicas * models <= max(plan.cores - 1, models * plan.replicas)
+    assert plan.replicas * models <= max(plan.cores, models)
+    given = thread_plan(models, per_model=3, replicas=4)
+    assert (given.replicas, given.threads) == (4, 3)  # the flags win
+
+
+def test_replicas_take_batches_from_one_queue_each_on_its_own_thread() -> None:
+    first, second = CountingModel(hold=True), CountingModel(hold=True)
+    worker = ModelWorker("m", max_batch_size=2, max_latency_s=0.005, max_queue=64)
+    worker.start(first, threads=1, replicas=[second])
+
+    async def scenario() -> list[Any]:
+        calls = [asyncio.ensure_future(worker.predict("predict", [t])) for t in "abcdef"]
+        while not (first.started.is_set() and second.started.is_set()):
+            await asyncio.sleep(0.005)  # both copies busy at once: neither waits for the other
+        first.release.set()
+        second.release.set()
+        return await asyncio.gather(*calls)
+
+    try:
+        assert worker.replicas == 2
+        answers = asyncio.run(scenario())
+    finally:
+        worker.stop()
+    assert [a[0]["label"] for a in answers] == list("ABCDEF")  # each its own answer, in order
+    seen = sorted(t for c in first.calls + second.calls for t in c)
+    assert seen == list("abcdef")  # every input predicted once, by one copy or the other
+    assert first.threads == {"featureship-model-m"} and second.threads == {"featureship-model-m-1"}
+    assert not worker.running

@@ -124,8 +124,9 @@ class Runs:
         metrics = app.state.metrics
         served = declared[run.name]
         metrics.add_model(run.name, [e.name for e in served.endpoints], served.manifest.labels)
+        # one copy unless asked: the console adds models one by one, and each would get two
         load_models(declared, metrics, settings.torch_threads, key=settings.bundle_key,
-                    redact_pii=settings.redact_pii)
+                    redact_pii=settings.redact_pii, replicas=settings.replicas or 1)
         add_routes_of(app, served)
         app.state.models[run.name] = served
 

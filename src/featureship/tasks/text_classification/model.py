@@ -33,7 +33,7 @@ from featureship.evaluation.tables import ResultTable, per_class_table
 from featureship.manifest import Manifest
 from featureship.monitoring.cache import FeatureCache
 from featureship.nn.device import pick_device, use_bf16
-from featureship.nn.encoder import EncoderSource, TextEncoder, resolve_encoder
+from featureship.nn.encoder import INFERENCE_BATCH, EncoderSource, TextEncoder, resolve_encoder
 from featureship.progress import Reporter
 from featureship.tasks.base import DataSource, FittedModel, read_source
 from featureship.tasks.text_classification import features as feat
@@ -90,7 +90,7 @@ class TextClassifier(FittedModel):
             )
         return texts
 
-    def features(self, texts: list[str], batch_size: int = 32):
+    def features(self, texts: list[str], batch_size: int = INFERENCE_BATCH):
         embeddings = None
         if self.kind in ("embedding", "hybrid"):
             embeddings = self.encoder.embed(texts, batch_size)
