@@ -78,8 +78,7 @@ class ModelWorker:
         self.max_latency_s = max_latency_s
         self.max_queue = max_queue
         self.metrics = metrics
-        self.model: FittedModel | None = None  # the first copy
-        self.copies: list[FittedModel] = []
+        self.copies: list[FittedModel] = []  # the model and its further copies
         self.monitor: Any = None  # a featureship.monitoring LiveMonitor, when the bundle has one
         self.last_verdict: dict[str, Any] | None = None
         self._verdict_at = 0.0
@@ -108,7 +107,7 @@ class ModelWorker:
         """Start one thread that owns `model` and one per further copy in `replicas` (each
         loaded separately: copies share nothing); `threads` > 0 sets each one's torch
         intra-op threads."""
-        self.model, self.monitor, self._threads = model, monitor, threads
+        self.monitor, self._threads = monitor, threads
         self.copies = [model, *replicas]
         self._stopping = False
         if self.metrics is not None:
