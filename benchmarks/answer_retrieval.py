@@ -67,6 +67,8 @@ def main() -> None:
     parser.add_argument("--mode", default="auto", help="featureship's --mode (auto fine-tunes at >= 100 questions)")
     parser.add_argument("--max-steps", type=int, default=None, help="cap on fine-tuning steps")
     parser.add_argument("--epochs", type=int, default=None, help="fine-tuning epochs (default: the task's)")
+    parser.add_argument("--no-unlabelled", dest="unlabelled", action="store_false",
+                        help="skip the run that gets the rest of the pool as unlabelled messages")
     args = parser.parse_args()
     kb = pd.read_csv(files("featureship") / "datasets" / "banking77_answers.csv")
     ids = kb["id"].tolist()
@@ -106,15 +108,23 @@ def main() -> None:
             probs = np.zeros((len(test), len(ids)))
             probs[:, lr.classes_] = lr.predict_proba(test_emb)
             row["frozen-lr"] = {**scores_metrics(probs, truth), "train_seconds": time.perf_counter() - t0}
-        # featureship: BM25 alone, then auto
-        for name, mode in (("bm25", "bm25"), ("featureship", args.mode)):
+        # featureship: BM25 alone, then auto, then auto given the rest of the pool unlabelled
+        # (customer messages nobody labelled; never the held-out test messages)
+        runs = [("bm25", "bm25", {}), ("featureship", args.mode, {})]
+        rest = pool.drop(labelled.index)
+        if args.unlabelled and len(rest) and len(labelled):
+            unlabelled_csv = work / f"unlabelled-{k}.csv"
+            rest[["text"]].to_csv(unlabelled_csv, index=False)
+            runs.append(("featureship+unlabelled", args.mode,
+                         {"unlabelled": str(unlabelled_csv), "unlabelled_column": "text"}))
+        for name, mode, more in runs:
             t0 = time.perf_counter()
             extra = {key: value for key, value in (("max_steps", args.max_steps),
                                                    ("epochs", args.epochs)) if value}
             model = featureship.train(
                 "answer-retrieval", data=kb, output=work / f"{name}-{k}", progress=silent(),
                 id_column="id", answer_column="answer", title_column="title", mode=mode,
-                seed=args.seed, **question_settings, **extra)
+                seed=args.seed, **question_settings, **extra, **more)
             train_seconds = time.perf_counter() - t0
             texts = test["text"].tolist()
             t0 = time.perf_counter()

@@ -12,6 +12,7 @@ from featureship.errors import DataError, SettingsError
 from featureship.tasks.answer_retrieval.data import (
     read_knowledge_base,
     read_questions,
+    read_unlabelled,
     split_questions,
 )
 
@@ -66,3 +67,23 @@ def test_the_split_keeps_an_answer_with_one_question_for_training() -> None:
     train, valid = split_questions(questions, 0.2, seed=0)
     assert "only" in train.answer_ids and "only" not in valid.answer_ids
     assert len(valid.texts) == 2 and not set(train.texts) & set(valid.texts)
+
+
+def test_unlabelled_messages_skip_blanks_repeats_and_copies_of_labelled_questions() -> None:
+    table = Table(pd.DataFrame({"message": ["where is my card", " ", "where is my card",
+                                            "what rate do you use", None, "link my card"]}),
+                  Path("log.csv"))
+    texts, notes = read_unlabelled(table, "message", {"link my card"}, limit=100, seed=0)
+    assert texts == ["where is my card", "what rate do you use"]
+    assert any("skipped 2 blank" in n and "rows 2, 5" in n for n in notes), notes
+    assert any("1 message(s) identical to a labelled question" in n for n in notes), notes
+    sample, notes = read_unlabelled(table, "message", set(), limit=2, seed=0)
+    assert len(sample) == 2 and any("seeded sample of 2" in n for n in notes)
+
+
+def test_unlabelled_messages_need_their_column() -> None:
+    table = Table(pd.DataFrame({"message": ["hi"]}), Path("log.csv"))
+    with pytest.raises(SettingsError, match="--unlabelled-column"):
+        read_unlabelled(table, None, set(), limit=10, seed=0)
+    with pytest.raises(DataError, match="'text'"):
+        read_unlabelled(table, "text", set(), limit=10, seed=0)

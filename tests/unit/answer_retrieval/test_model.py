@@ -118,3 +118,29 @@ def test_a_finetuned_encoder_is_saved_and_reloaded(tmp_path: Path) -> None:
         "answer-retrieval", data=replies(), output=tmp_path / "plain", mode="frozen",
         **COLUMNS).retriever.answer_embeddings
     assert not np.allclose(loaded.retriever.answer_embeddings, frozen_embedding, atol=1e-4)
+
+
+def test_unlabelled_messages_join_the_index_under_the_answer_ranked_first(tmp_path: Path) -> None:
+    questions, log = tmp_path / "questions.csv", tmp_path / "log.csv"
+    banking_subset(4, 10).to_csv(questions, index=False)
+    messages = banking_subset(4, 25, skip=10)
+    messages[["text"]].to_csv(log, index=False)
+    model = featureship.train("answer-retrieval", data=replies(), output=tmp_path / "grown",
+                              mode="frozen", questions=str(questions), unlabelled=str(log),
+                              unlabelled_column="text", **COLUMNS, **QUESTION_COLUMNS)
+    manifest = model.describe()
+    names = [c.name for c in manifest.candidates]
+    assert names == ["frozen hybrid", "frozen hybrid + self-training"]
+    assert manifest.data.extra["unlabelled_messages"] == 100
+    # both answer all 8 validation questions of these 4 intents; ties go to the richer one
+    assert manifest.chosen == "frozen hybrid + self-training"
+    assert manifest.data.extra["pseudo_labelled_examples"] == 100
+    retriever = model.retriever
+    assert len(retriever.examples.texts) == 40 + 100
+    # each message sits under the answer the labelled index ranked first for it
+    where = dict(zip(retriever.examples.texts, retriever.examples.answers, strict=True))
+    labels = [model.kb.ids[int(where[t])] for t in messages["text"]]
+    assert np.mean(np.array(labels) == messages["category"].to_numpy()) >= 0.9
+    again = featureship.load(tmp_path / "grown")
+    assert again.retriever.examples.texts == retriever.examples.texts
+    assert model.ask("my card has not arrived yet")["answers"][0]["id"] == "card_arrival"

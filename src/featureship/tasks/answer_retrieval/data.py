@@ -124,6 +124,42 @@ def read_questions(source: str | Table, question_column: str | None, answer_id_c
     return Questions([str(texts.iloc[i]) for i in kept], answer_ids, kept, notes)
 
 
+def read_unlabelled(source: str | Table, column: str | None, labelled: set[str],
+                    limit: int, seed: int) -> tuple[list[str], list[str]]:
+    """Unlabelled customer messages (for self-training) and notes on what was left out: blank
+    rows, exact copies of labelled questions (their pseudo-label would vouch for itself on
+    validation), repeats, and a seeded sample beyond `limit`."""
+    table = read_table(source) if isinstance(source, str) else source
+    if column is None:
+        raise SettingsError("--unlabelled needs --unlabelled-column (the column with the messages).")
+    require_columns(table, unlabelled_column=column)
+    require_rows(table)
+    notes = list(table.notes)
+    values = table.frame[column]
+    blank = set(blank_rows(values))
+    texts, seen, copies = [], set(), 0
+    for row, value in enumerate(values, start=1):
+        if row in blank:
+            continue
+        text = str(value).strip()
+        if text in labelled:
+            copies += 1
+        elif text not in seen:
+            seen.add(text)
+            texts.append(text)
+    if blank:
+        notes.append(f"{table.name}: skipped {len(blank)} blank message(s): "
+                     f"{describe_rows(sorted(blank))}.")
+    if copies:
+        notes.append(f"{table.name}: left out {copies} message(s) identical to a labelled question.")
+    if len(texts) > limit:
+        rng = np.random.default_rng(seed)
+        texts = [texts[i] for i in sorted(rng.choice(len(texts), size=limit, replace=False))]
+        notes.append(f"{table.name}: used a seeded sample of {limit:,} unlabelled messages "
+                     "(--max-unlabelled).")
+    return texts, notes
+
+
 def split_questions(questions: Questions, fraction: float, seed: int) -> tuple[Questions, Questions]:
     """Hold out `fraction` of each answer's questions (at least one where it has two or more)."""
     rng = np.random.default_rng(seed)

@@ -24,6 +24,12 @@ class AnswerRetrievalSettings(TaskSettings):
     questions: str | None = Field(None, description="Optional table of labelled example questions.")
     question_column: str | None = Field(None, description="Column of `questions` with the question.")
     answer_id_column: str | None = Field(None, description="Column of `questions` naming the answer id.")
+    unlabelled: str | None = Field(None, description="Optional table of unlabelled customer "
+                                   "messages: pseudo-labelled and added to the index when that "
+                                   "helps on validation (self-training).")
+    unlabelled_column: str | None = Field(None, description="Column of `unlabelled` with the message.")
+    max_unlabelled: int = Field(20_000, ge=1, description="Most unlabelled messages used (a "
+                                "seeded sample beyond; each is embedded once at training).")
     mode: Literal["auto", "bm25", "frozen", "finetune"] = Field(
         "auto",
         description="bm25: lexical only; frozen: MiniLM + BM25 fused; finetune: the encoder tuned "

@@ -4,6 +4,8 @@ Candidates (scored on held-out labelled questions, `auto` keeps the best top-1 a
     bm25              lexical only
     frozen hybrid     MiniLM similarity to answers and examples, fused with BM25
     finetuned hybrid  the same with the encoder tuned contrastively on the training questions
+    ... + self-training  the better hybrid with unlabelled messages (`--unlabelled`) added as
+                      examples under the answer it ranks first (self_training.py)
 The fusion weight, temperature and hand-off threshold are chosen on the same validation
 questions; afterwards they join the index as examples (embedded, not trained on).
 """
@@ -38,11 +40,13 @@ from featureship.tasks.answer_retrieval.data import (
     Questions,
     read_knowledge_base,
     read_questions,
+    read_unlabelled,
     split_questions,
 )
 from featureship.tasks.answer_retrieval.fitted import AnswerRetrievalModel, ranking_metrics
 from featureship.tasks.answer_retrieval.knowledge import add_examples
 from featureship.tasks.answer_retrieval.retriever import Examples, Retriever
+from featureship.tasks.answer_retrieval.self_training import Unlabelled, with_pseudo_labels
 from featureship.tasks.answer_retrieval.settings import AnswerRetrievalSettings
 
 ZERO_SHOT_FUSION = 0.1  # no questions to choose it on; a light lexical nudge
@@ -60,6 +64,9 @@ class Built:
     curve: list[dict[str, float]]
     seconds: float
     details: dict[str, Any]
+    valid_embeddings: np.ndarray | None = None
+    base: Built | None = None  # a self-trained candidate: the one whose index it grew
+    unlabelled: Unlabelled | None = None
 
 
 def fingerprint(kb: KnowledgeBase, questions: Questions | None) -> str:
@@ -110,6 +117,15 @@ class AnswerRetrievalTask:
         else:
             train = valid = Questions([], [], np.zeros(0, np.int64))
             valid_desc = "none: no labelled questions (zero-shot)"
+        unlabelled: list[str] = []
+        if settings.unlabelled is not None:
+            unlabelled, more = read_unlabelled(settings.unlabelled, settings.unlabelled_column,
+                                               set(train.texts) | set(valid.texts),
+                                               settings.max_unlabelled, settings.seed)
+            for note in more:
+                progress.note(note)
+        elif settings.unlabelled_column:
+            raise SettingsError("--unlabelled-column describes --unlabelled; give --unlabelled F too.")
         if settings.mode == "finetune" and not train.texts:
             raise SettingsError("--mode finetune needs labelled questions: give --questions F "
                                 "--question-column C --answer-id-column C.")
@@ -123,18 +139,28 @@ class AnswerRetrievalTask:
         truth = np.array([index[a] for a in valid.answer_ids], dtype=np.int64)
         built = self._candidates(kb, examples, train, valid.texts, truth, settings, device, bf16,
                                  progress)
+        if unlabelled:
+            built += self._self_trained(built, unlabelled, valid.texts, truth, settings, progress)
         pool = {"bm25": ["bm25"], "frozen": ["frozen hybrid"], "finetune": ["finetuned hybrid"]
                 }.get(settings.mode, [b.name for b in built])
         # ties (and zero-shot, where nothing is measured) go to the richer model, built later
-        chosen = max((b for b in built if b.name in pool), key=lambda b: (
+        chosen = max((b for b in built if _kind_name(b) in pool), key=lambda b: (
             b.metrics.get("accuracy", 0.0), b.metrics.get("mrr", 0.0), built.index(b)))
         progress.info(f"chose '{chosen.name}'" + (
             f" (validation top-1 {chosen.metrics['accuracy']:.4f})" if chosen.metrics else ""))
-        retriever = chosen.retriever
+        grown = chosen.base.retriever if chosen.base is not None else chosen.retriever
         if valid.texts and validation is None:
             # the validation questions have done their job; as examples they help answer others
-            add_examples(retriever, list(valid.texts), list(valid.answer_ids))
-        model = AnswerRetrievalModel(settings, retriever, _kind(chosen.name),
+            add_examples(grown, list(valid.texts), list(valid.answer_ids))
+        retriever = grown
+        if chosen.base is not None and chosen.unlabelled is not None:
+            # label the messages again, now with the validation questions in the index too,
+            # and keep the fusion, prototype weight and calibration chosen for this candidate
+            retriever = with_pseudo_labels(grown, chosen.unlabelled)
+            retriever.fusion_weight = chosen.retriever.fusion_weight
+            retriever.prototype_weight = chosen.retriever.prototype_weight
+            retriever.calibration = chosen.retriever.calibration
+        model = AnswerRetrievalModel(settings, retriever, _kind(_kind_name(chosen)),
                                      chosen.name.startswith("finetuned"),
                                      {**chosen.metrics, "curve": _thin(chosen.curve)})
         calibration = retriever.calibration
@@ -161,6 +187,9 @@ class AnswerRetrievalTask:
                           validation_rows=len(valid.texts), validation=valid_desc,
                           notes=list(progress.notes),
                           extra={"answers": len(kb.ids), "questions": len(train.texts),
+                                 "unlabelled_messages": len(unlabelled),
+                                 "pseudo_labelled_examples": len(chosen.unlabelled.texts)
+                                 if chosen.unlabelled is not None else 0,
                                  "answers_without_questions": len(set(kb.ids) - set(train.answer_ids)),
                                  "validation_questions_added_as_examples":
                                      bool(valid.texts and validation is None)}),
@@ -215,6 +244,28 @@ class AnswerRetrievalTask:
         return self._score(name, retriever, valid_texts, truth, embedded[a + q :], settings,
                            time.monotonic() - t0, details)
 
+    def _self_trained(self, built: list[Built], texts: list[str], valid_texts: list[str],
+                      truth: np.ndarray, settings: AnswerRetrievalSettings,
+                      progress: Reporter) -> list[Built]:
+        """The best hybrid on validation, grown with the unlabelled messages it labels."""
+        dense = [b for b in built if b.retriever.encoder is not None and b.metrics]
+        if settings.mode == "bm25" or not dense:
+            progress.note("--unlabelled not used: self-training needs a dense retriever and "
+                          "labelled validation questions to check that it helps.")
+            return []
+        base = max(dense, key=lambda b: (b.metrics["accuracy"], b.metrics["mrr"]))
+        t0 = time.monotonic()
+        with progress.step(f"{base.name}: embedding unlabelled messages", total=len(texts)) as step:
+            embeddings = base.retriever.encoder.embed(texts, settings.batch_size * 2,
+                                                      on_batch=step.advance)
+        unlabelled = Unlabelled(texts, embeddings)
+        retriever = with_pseudo_labels(base.retriever, unlabelled)
+        grown = self._score(f"{base.name} + self-training", retriever, valid_texts, truth,
+                            base.valid_embeddings, settings, time.monotonic() - t0,
+                            {**base.details, "pseudo_labelled": len(texts)})
+        grown.base, grown.unlabelled = base, unlabelled
+        return [grown]
+
     @staticmethod
     def _score(name: str, retriever: Retriever, valid_texts: list[str], truth: np.ndarray,
                valid_embeddings: np.ndarray | None, settings: AnswerRetrievalSettings,
@@ -246,7 +297,8 @@ class AnswerRetrievalTask:
         curve = precision_coverage(probs.max(1), probs.argmax(1) == truth)
         info = {**details, "fusion_weight": best_w, "prototype_weight": best_beta, "temperature": round(calibration.temperature, 5),
                 "threshold": calibration.threshold}
-        return Built(name, retriever, metrics, curve, seconds + time.monotonic() - t0, info)
+        return Built(name, retriever, metrics, curve, seconds + time.monotonic() - t0, info,
+                     valid_embeddings)
 
     # ---- warm start -------------------------------------------------------------------------
     def _from_bundle(self, kb: KnowledgeBase, questions: Questions | None,
@@ -282,6 +334,11 @@ class AnswerRetrievalTask:
         previous.settings = AnswerRetrievalSettings(**manifest.settings)
         previous.manifest = manifest
         return previous
+
+
+def _kind_name(built: Built) -> str:
+    """The candidate a self-trained one grew from, else the candidate itself."""
+    return built.base.name if built.base is not None else built.name
 
 
 def _kind(name: str) -> str:

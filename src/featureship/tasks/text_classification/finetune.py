@@ -22,7 +22,7 @@ from torch import nn
 from featureship.backends.data_parallel import Shard
 from featureship.evaluation.classification import classification_metrics
 from featureship.nn.device import autocast
-from featureship.nn.encoder import mean_pool
+from featureship.nn.encoder import PAD_TO_MULTIPLE, mean_pool
 from featureship.progress import Reporter, Step
 from featureship.tasks.text_classification.settings import TextClassificationSettings
 from featureship.training import LoopResult, LoopSettings, fit_loop
@@ -49,8 +49,10 @@ class EncoderClassifier(nn.Module):
 class Tokenised:
     ids: list[list[int]]
 
-    def batch(self, index: Sequence[int], pad_id: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-        longest = max(len(self.ids[i]) for i in index)
+    def batch(self, index: Sequence[int], pad_id: int, device: torch.device,
+              multiple: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
+        """Padded to the longest, rounded up to `multiple` (bounds the shapes a server meets)."""
+        longest = -(-max(len(self.ids[i]) for i in index) // multiple) * multiple
         ids = torch.full((len(index), longest), pad_id, dtype=torch.long)
         mask = torch.zeros((len(index), longest), dtype=torch.long)
         for row, i in enumerate(index):
@@ -84,7 +86,7 @@ def predict_logits(model: EncoderClassifier, data: Tokenised, pad_id: int, devic
     out = np.zeros((len(lengths), model.head.out_features), dtype=np.float32)
     for start in range(0, len(order), batch_size):
         index = order[start : start + batch_size].tolist()
-        ids, mask = data.batch(index, pad_id, device)
+        ids, mask = data.batch(index, pad_id, device, PAD_TO_MULTIPLE or 1)
         with autocast(device, bf16):
             logits = model(ids, mask)
         out[index] = logits.float().cpu().numpy()
