@@ -160,6 +160,11 @@ class AnswerRetrievalTask:
             retriever.fusion_weight = chosen.retriever.fusion_weight
             retriever.prototype_weight = chosen.retriever.prototype_weight
             retriever.calibration = chosen.retriever.calibration
+        if chosen.metrics and not retriever.calibration.reached:
+            progress.note(f"no hand-off threshold reaches {settings.target_precision:.0%} precision "
+                          f"on the {len(valid.texts)} validation questions (taken one standard "
+                          "error low, see calibration.py), so every message will be handed off. "
+                          "Give more labelled questions, or lower --target-precision.")
         model = AnswerRetrievalModel(settings, retriever, _kind(_kind_name(chosen)),
                                      chosen.name.startswith("finetuned"),
                                      {**chosen.metrics, "curve": _thin(chosen.curve)})
