@@ -132,9 +132,11 @@ def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 
 
 # Texts per forward pass when predicting. Served batches (up to 32 requests of mixed length)
-# run faster cut into length-sorted chunks of 16 than padded as one: 88 vs 74 reviews/s on
-# 1 thread, 140 vs 114 on 2 (MiniLM, bf16, benchmarks/RESULTS.md "Serving").
-INFERENCE_BATCH = 16
+# run faster cut into small length-sorted chunks than padded as one: less padding, and a
+# chunk's activations stay in cache. MiniLM bf16 on review texts, 1 thread: chunks of 8 ran
+# 72 texts/s, 16 ran 61, 32 ran 45 (AMD EPYC); 16 beat 32 by 88 to 74 on a Xeon. Served at
+# concurrency 32: 8 against 16 gave x1.24 req/s (benchmarks/RESULTS.md "Serving").
+INFERENCE_BATCH = 8
 # Token lengths are padded up to a multiple of this, so a long-running server meets a bounded
 # set of input shapes: oneDNN keeps kernels per shape, and resident memory grew +290% over
 # 1,900 (batch, length) shapes unpadded against +42% padded (flat after the first 400 calls).

@@ -24,6 +24,13 @@ from featureship.serving import ServerSettings, create_app
 from tests.data_sets import banking_subset
 
 
+# One more error in the 150 held-out rows moves macro-F1 by ~0.7 points, so the round trips
+# allow a drop of 1.5 (int8 changes a prediction or two, depending on the trained head); the
+# 0.5-point default is measured on banking77 in benchmarks/export.py, and a refusal is pinned
+# below with a damaged graph.
+ALLOWED_DROP = 1.5
+
+
 @pytest.fixture(scope="module")
 def held_out() -> pd.DataFrame:
     return banking_subset(15, 10, skip=40)  # rows the session bundle never saw
@@ -32,7 +39,7 @@ def held_out() -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def exported(text_bundle: Path, held_out: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("export") / "intent-int8"
-    export_bundle(text_bundle, out, fmt="onnx", quantize="int8", data=held_out)
+    export_bundle(text_bundle, out, fmt="onnx", quantize="int8", data=held_out, max_drop=ALLOWED_DROP)
     return out
 
 
@@ -51,7 +58,7 @@ def test_the_export_round_trips_and_predicts_like_its_source(exported: Path, tex
     assert "encoder/encoder.onnx" in manifest.files
     export = manifest.model_extra["export"]
     assert export["quantize"] == "int8" and export["rows"] == len(held_out)
-    assert -export["change_points"] <= 0.5 and manifest.metrics["macro_f1"] == export["exported_metrics"]["macro_f1"]
+    assert -export["change_points"] <= ALLOWED_DROP and manifest.metrics["macro_f1"] == export["exported_metrics"]["macro_f1"]
     assert manifest.model["encoder"]["runtime"] == "onnx"
     model, source = featureship.load(exported), featureship.load(text_bundle)
     assert isinstance(model.encoder, OnnxTextEncoder)
@@ -106,7 +113,8 @@ def test_export_cli_writes_the_bundle_and_prints_the_change(
     held_out.to_csv(data, index=False)
     out = tmp_path / "cli-int8"
     result = CliRunner().invoke(app, ["export", str(text_bundle), "--format", "onnx", "--quantize", "int8",
-                                      "--output", str(out), "--data", str(data), "--json"])
+                                      "--output", str(out), "--data", str(data), "--max-drop", str(ALLOWED_DROP),
+                                      "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["evaluated_on"] == "holdout.csv"
     assert featureship.load(out).predict(["I lost my card"])[0]["label"]
