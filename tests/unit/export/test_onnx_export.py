@@ -23,7 +23,6 @@ from featureship.export.onnx_encoder import OnnxTextEncoder
 from featureship.serving import ServerSettings, create_app
 from tests.data_sets import banking_subset
 
-
 # One more error in the 150 held-out rows moves macro-F1 by ~0.7 points, so the round trips
 # allow a drop of 1.5 (int8 changes a prediction or two, depending on the trained head); the
 # 0.5-point default is measured on banking77 in benchmarks/export.py, and a refusal is pinned

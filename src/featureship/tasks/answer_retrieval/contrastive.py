@@ -1,7 +1,7 @@
 """Fine-tune the encoder contrastively on labelled questions with sentence-transformers.
 
 Pairs: (question, its answer's text) and (question, another question of the same answer);
-`MultipleNegativesSymmetricRankingLoss` treats the other pairs of a batch as negatives, both
+`MultipleNegativesRankingLoss` treats the other pairs of a batch as negatives, in both
 ways (question → answer and answer → question), and the batch sampler keeps two pairs of one
 answer out of one batch, so no question is ever a negative for its own answer. On banking77 at
 10 per answer the two lifted held-out top-1 by 0.4 points on average over three splits, and

@@ -43,7 +43,7 @@ class AnswerRetrievalSettings(TaskSettings):
     encoder: str | None = Field(None, description="Local HF model folder or hub id (default MiniLM).")
     max_length: int = Field(128, ge=8, le=512, description="Tokens per text; longer texts are cut.")
     validation_fraction: float = Field(0.2, gt=0, lt=0.9)
-    # fine-tuning (sentence-transformers MultipleNegativesSymmetricRankingLoss)
+    # fine-tuning (sentence-transformers MultipleNegativesRankingLoss, both directions)
     finetune_min_questions: int = Field(
         100, ge=1, description="auto fine-tunes only with at least this many training questions.")
     # 6 epochs (~230 steps, 2.5 min on 2 cores at 10 per answer on banking77) beat 2: held-out
